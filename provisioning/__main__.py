@@ -1,0 +1,78 @@
+"""Command line: `python -m provisioning COMMAND ...`; exit 2 on bad input, no traceback."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from provisioning.broker import DEFAULT_BROKER_USER, ProvisioningError, provision_hall
+from queue_server.config import ConfigError, load_hall
+from queue_server.mqttlink import BrokerAddress
+
+EXIT_USAGE = 2
+
+
+def _address(text: str) -> BrokerAddress:
+    try:
+        return BrokerAddress.parse(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def cmd_hall(args: argparse.Namespace) -> int:
+    hall = load_hall(args.config)
+    files = provision_hall(hall, args.out, args.listen, broker_user=args.broker_user)
+    for warning in files.warnings:
+        print(f"provisioning: warning: {warning}", file=sys.stderr)
+    if files.added:
+        print(f"provisioning: new passwords for {', '.join(files.added)}", file=sys.stderr)
+    if files.removed:
+        print(
+            f"provisioning: removed devices no longer in {args.config}: "
+            f"{', '.join(files.removed)}",
+            file=sys.stderr,
+        )
+    print(
+        f"provisioning: hall {hall.id!r}: {len(files.devices)} devices, broker on "
+        f"{files.listen}; start it with: mosquitto -c {files.conf}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m provisioning", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    hall = sub.add_parser(
+        "hall",
+        help="write the hall's Mosquitto config, password file, ACL and credentials",
+        description="Write DIR/mosquitto.conf, DIR/passwd, DIR/acl and DIR/credentials.json "
+        "for a hall; re-running keeps existing passwords.",
+    )
+    hall.add_argument("--config", required=True, help="hall config, e.g. assets/halls/demo.toml")
+    hall.add_argument("--out", required=True, help="directory to write into (created if missing)")
+    hall.add_argument(
+        "--listen", required=True, type=_address, help="HOST:PORT the broker listens on"
+    )
+    hall.add_argument(
+        "--broker-user",
+        default=DEFAULT_BROKER_USER,
+        help="user Mosquitto drops to when started as root (default: %(default)s)",
+    )
+    hall.set_defaults(run=cmd_hall)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (ConfigError, ProvisioningError) as e:
+        print(f"provisioning: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
