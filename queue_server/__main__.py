@@ -1,0 +1,51 @@
+"""python -m queue_server --config HALL.toml --data DIR --broker HOST:PORT --credentials FILE"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+from .config import ConfigError, load_hall
+from .mqtt import QueueServer
+from .mqttlink import BrokerAddress, CredentialsError, load_password
+from .store import Store
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m queue_server",
+                                 description="The hall's queue server (MQTT + SQLite).")
+    ap.add_argument("--config", required=True, help="hall config, e.g. assets/halls/demo.toml")
+    ap.add_argument("--data", required=True, help="data directory (SQLite database lives here)")
+    ap.add_argument("--broker", default="127.0.0.1:1883", help="HOST:PORT of the hall's broker")
+    ap.add_argument("--credentials", required=True, help="credentials.json from provisioning")
+    ap.add_argument("--log-level", default="INFO")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log = logging.getLogger("queue_server")
+    try:
+        hall = load_hall(args.config)
+        broker = BrokerAddress.parse(args.broker)
+        password = load_password(args.credentials, "server")
+        store = Store(args.data, hall)
+    except (ConfigError, CredentialsError, ValueError, OSError) as e:
+        print(f"queue_server: {e}", file=sys.stderr)
+        return 2
+    server = QueueServer(hall, store, broker, password)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    log.info("hall %s (%s): %d services, %d counters; data in %s", hall.id, hall.name,
+             len(hall.services), len(hall.counters), store.path)
+    server.start()
+    stop.wait()
+    log.info("stopping")
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""What the outside sees of the state: the JSON shapes of PROTOCOL.md, with no personal data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from .. import estimate
+from ..config import Hall
+from .model import QUEUED, CounterStatus, HallState, Ticket, TicketStatus
+
+
+def iso(t: datetime | None) -> str | None:
+    return t.isoformat(timespec="seconds") if t is not None else None
+
+
+def service_time_s(hall: Hall, s: HallState, service: str) -> float:
+    svc = hall.service(service)
+    typical = svc.service_minutes if svc else 10.0
+    return estimate.median_service_s(s.service_times.get(service, ()), typical)
+
+
+def counters_for(hall: Hall, s: HallState, service: str) -> tuple[int, int]:
+    """(open counters serving it, counters configured for it)."""
+    configured = hall.counters_serving(service)
+    open_now = sum(1 for c in configured if s.counters[c.id].status is CounterStatus.OPEN)
+    return open_now, len(configured)
+
+
+def est_wait_s(hall: Hall, s: HallState, service: str, ahead: int) -> int:
+    open_now, configured = counters_for(hall, s, service)
+    return estimate.wait_s(ahead, service_time_s(hall, s, service), open_now, configured)
+
+
+def ahead_of(s: HallState, t: Ticket) -> int:
+    if t.status not in QUEUED:
+        return 0
+    if t.target_counter is not None:
+        return list(s.transfers_to(t.target_counter)).index(t.id)
+    return s.queue(t.service).ahead_of(t.id)
+
+
+def ticket_view(hall: Hall, s: HallState, t: Ticket) -> dict[str, Any]:
+    svc = hall.service(t.service)
+    ahead = ahead_of(s, t)
+    counter = hall.counter(t.counter) if t.counter else None
+    return {
+        "number": t.number,
+        "service": t.service,
+        "service_name": svc.name if svc else t.service,
+        "issued_at": iso(t.issued_at),
+        "ahead": ahead,
+        "est_wait_s": est_wait_s(hall, s, t.service, ahead) if t.status in QUEUED else 0,
+        "priority": t.priority,
+        "code": t.code,
+        "status": str(t.status),
+        # extensions (PROTOCOL additions in docs/protocol-extensions.md)
+        "source": str(t.source),
+        "appointment": t.appointment is not None,
+        "counter": t.counter if t.status in (TicketStatus.CALLED, TicketStatus.SERVING) else None,
+        "counter_name": counter.name if counter and t.status in
+        (TicketStatus.CALLED, TicketStatus.SERVING) else None,
+    }
+
+
+def counter_view(hall: Hall, s: HallState, cid: str, now: datetime) -> dict[str, Any]:
+    ct = s.counters[cid]
+    conf = hall.counter(cid)
+    assert conf is not None
+    current = s.tickets.get(ct.current) if ct.current is not None else None
+    ticket = None
+    if current is not None:
+        ticket = {
+            "number": current.number,
+            "service": current.service,
+            "called_at": iso(current.called_at),
+            "recalls": current.recalls,
+            "status": str(current.status),
+            "issued_at": iso(current.issued_at),
+            "priority": current.priority,
+            "appointment": current.appointment is not None,
+        }
+    same_day = ct.served_day == now.date()
+    return {
+        "counter": cid,
+        "name": conf.name,
+        "status": str(ct.status),
+        "ticket": ticket,
+        "at": iso(now),
+        "pause_reason": ct.pause_reason if ct.status is CounterStatus.PAUSED else None,
+        "services": list(conf.service_codes),
+        "served_today": ct.served if same_day else 0,
+        "no_show_today": ct.no_show if same_day else 0,
+    }
+
+
+def service_view(hall: Hall, s: HallState, code: str, now: datetime) -> dict[str, Any]:
+    svc = hall.service(code)
+    assert svc is not None
+    waiting = len(s.queue(code))
+    return {
+        "service": code,
+        "name": svc.name,
+        "waiting": waiting,
+        "est_wait_s": est_wait_s(hall, s, code, waiting),
+        "at": iso(now),
+        "open": svc.hours.is_open(now),
+        "hours": svc.hours.describe(now.date()),
+    }
+
+
+def public_wait(hall: Hall, s: HallState, now: datetime) -> dict[str, Any]:
+    services = []
+    for svc in hall.services:
+        v = service_view(hall, s, svc.code, now)
+        services.append({k: v[k] for k in ("service", "name", "waiting", "est_wait_s", "open")})
+    counters = []
+    for conf in hall.counters:
+        ct = s.counters[conf.id]
+        cur = s.tickets.get(ct.current) if ct.current is not None else None
+        counters.append({
+            "counter": conf.id,
+            "name": conf.name,
+            "status": str(ct.status),
+            "serving": cur.number if cur is not None else None,
+        })
+    return {"hall": hall.id, "name": hall.name, "at": iso(now), "services": services,
+            "counters": counters}

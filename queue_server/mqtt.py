@@ -1,0 +1,343 @@
+"""The server on the broker: requests in, durable replies and retained state out.
+
+paho's network thread only queues incoming commands. One worker thread takes them
+in batches: parse → engine → store, all in one SQLite transaction (group commit);
+after COMMIT it publishes the replies, the state that changed and the calls, and
+only then acknowledges the commands to the broker (manual ack), so a command whose
+effect is not on disk is redelivered after a crash. The session is persistent
+(clean start off), so commands sent while the server is down wait in the broker.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from . import mqttlink, requests
+from .config import Hall
+from .engine import Context, Engine, EventKind, Outcome
+from .engine.core import prune
+from .errors import Refusal
+from .store import Store
+from .topics import Topics, parse_cmd
+
+log = logging.getLogger("queue_server")
+
+BATCH_MAX = 256
+REFRESH_S = 60.0  # public snapshot republished this often, so the portal sees a live hall
+
+
+def new_code() -> str:
+    """The unguessable token of a ticket or booking (lookup online, booking QR)."""
+    return secrets.token_urlsafe(9)
+
+
+class Clock:
+    """Wall time in the hall's zone that never steps back (NTP corrections, a bad RTC)."""
+
+    def __init__(self, hall: Hall, source: Callable[[], datetime] | None = None) -> None:
+        self.tz = hall.tz
+        self.source = source or (lambda: datetime.now(self.tz))
+        self.last: datetime | None = None
+
+    def floor(self, at: datetime | None) -> None:
+        if at is not None and (self.last is None or at > self.last):
+            self.last = at.astimezone(self.tz)
+
+    def now(self) -> datetime:
+        t = self.source().astimezone(self.tz)
+        if self.last is not None and t < self.last:
+            t = self.last
+        self.last = t
+        return t
+
+
+@dataclass
+class _Pending:
+    msg: mqtt.MQTTMessage
+    device: str = ""
+    op: str = ""
+    request_id: str | None = None
+    reply: dict[str, Any] | None = None
+    outcome: Outcome | None = None
+    command: Any = None
+    started: float = field(default_factory=time.perf_counter)
+
+
+class QueueServer:
+    def __init__(
+        self,
+        hall: Hall,
+        store: Store,
+        broker: mqttlink.BrokerAddress,
+        password: str,
+        clock: Clock | None = None,
+    ) -> None:
+        self.hall = hall
+        self.store = store
+        self.broker = broker
+        self.topics = Topics(hall.id)
+        self.clock = clock or Clock(hall)
+        self._inbox: queue.Queue[mqtt.MQTTMessage | None] = queue.Queue()
+        self._stop = threading.Event()
+        self._connected = threading.Event()
+        self._worker: threading.Thread | None = None
+        self._last_refresh = 0.0
+        self._republish = threading.Event()
+        self.engine = self._load_engine()
+        self.client = mqttlink.make_client(
+            hall.id, "server", password, clean_start=False,
+            session_expiry_s=mqttlink.SESSION_EXPIRY_S, manual_ack=True,
+        )
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def _load_engine(self) -> Engine:
+        today = self.clock.now().date()
+        state = self.store.load(today)
+        self.clock.floor(state.last_at)
+        self._day: date = self.clock.now().date()
+        self.store.prune_requests(self._day)
+        return Engine(self.hall, state)
+
+    def start(self) -> None:
+        """Connect and serve in background threads; returns at once."""
+        self._worker = threading.Thread(target=self._work, name="qms-worker", daemon=True)
+        self._worker.start()
+        mqttlink.connect(self.client, self.broker)
+        self.client.loop_start()
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._inbox.put(None)
+        if self._worker is not None:
+            self._worker.join(10)
+        if self._connected.is_set():
+            info = self.client.publish(self.topics.status("server"), b"offline", 1, retain=True)
+            info.wait_for_publish(2)
+        self.client.disconnect()
+        self.client.loop_stop()
+        self.store.close()
+
+    def serve_forever(self) -> None:
+        self.start()
+        try:
+            while not self._stop.is_set():
+                time.sleep(0.5)
+        finally:
+            self.stop()
+
+    # ---------------------------------------------------------- paho callbacks (network thread)
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: Any,
+                    props: Any = None) -> None:
+        if not mqttlink.reason_ok(rc):
+            log.error("broker %s refused the server's connection: %s", self.broker, rc)
+            return
+        log.info("connected to broker %s (session present: %s)", self.broker,
+                 getattr(flags, "session_present", "?"))
+        client.subscribe(self.topics.cmd_filter, qos=1)
+        client.publish(self.topics.status("server"), b"online", 1, retain=True)
+        self._connected.set()
+        self._republish.set()
+        self._inbox.put(None)  # wake the worker to republish every state
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: Any,
+                       props: Any = None) -> None:
+        self._connected.clear()
+        if not self._stop.is_set():
+            log.warning("lost the broker (%s); reconnecting", rc)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        self._inbox.put(msg)
+
+    # ---------------------------------------------------------------- worker thread
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            try:
+                first = self._inbox.get(timeout=1.0)
+            except queue.Empty:
+                first = None
+            batch: list[mqtt.MQTTMessage] = [] if first is None else [first]
+            while len(batch) < BATCH_MAX:
+                try:
+                    m = self._inbox.get_nowait()
+                except queue.Empty:
+                    break
+                if m is not None:
+                    batch.append(m)
+            try:
+                if batch:
+                    self._process(batch)
+                if self._connected.is_set() and (
+                    self._republish.is_set()
+                    or time.monotonic() - self._last_refresh > REFRESH_S
+                ):
+                    self._republish.clear()
+                    self._publish_all()
+            except Exception:  # never let the worker die; the batch is retried by clients
+                log.exception("worker error")
+
+    def _process(self, batch: list[mqtt.MQTTMessage]) -> None:
+        now = self.clock.now()
+        if now.date() != self._day:
+            self._new_day(now.date())
+        ctx = Context(now, new_code)
+        items = [self._prepare(m) for m in batch]
+        seen: dict[tuple[str, str], _Pending] = {}
+        try:
+            with self.store.transaction():
+                for p in items:
+                    if p.reply is not None and p.request_id is None:
+                        continue  # unreadable request: answered, nothing to store
+                    key = (p.device, p.request_id or "")
+                    if key in seen and seen[key].reply is not None:
+                        p.reply = seen[key].reply  # same id twice in one batch
+                        continue
+                    cached = self.store.cached_reply(p.device, p.request_id or "")
+                    if cached is not None:
+                        p.reply = cached
+                        continue
+                    if p.reply is None:
+                        assert p.outcome is None
+                        p.outcome = self.engine.handle(p.command, ctx)
+                        p.reply = p.outcome.reply
+                    p.reply = {"id": p.request_id, **p.reply}
+                    self.store.record(
+                        device=p.device, request_id=p.request_id, op=p.op, at=now,
+                        events=p.outcome.events if p.outcome else [],
+                        state=self.engine.state, reply=p.reply,
+                    )
+                    seen[key] = p
+        except Exception:
+            log.exception("could not commit a batch of %d requests; reloading state", len(items))
+            self.engine = self._load_engine()
+            for p in items:
+                p.outcome = None
+                p.reply = {"id": p.request_id, "ok": False,
+                           "error": Refusal("INTERNAL").as_error()}
+        self._after_commit(items, now)
+
+    def _prepare(self, msg: mqtt.MQTTMessage) -> _Pending:
+        p = _Pending(msg)
+        parsed = parse_cmd(msg.topic)
+        if parsed is None or parsed[0] != self.hall.id:
+            p.reply = {"id": None, "ok": False, "error": Refusal("BAD_REQUEST").as_error()}
+            return p
+        _, p.device, p.op = parsed
+        try:
+            req = requests.parse(p.device, p.op, msg.payload, secret=self.store.secret,
+                                 today=self.clock.now().date(), tz=self.hall.tz)
+        except Refusal as r:
+            p.request_id = r.request_id
+            p.reply = {"ok": False, "error": r.as_error()}
+            if p.request_id is None:
+                p.reply = {"id": None, **p.reply}
+            log.info("request %s/%s id=%s refused: %s", p.device, p.op, p.request_id, r)
+            return p
+        p.request_id = req.id
+        p.command = req.command
+        return p
+
+    def _after_commit(self, items: list[_Pending], now: datetime) -> None:
+        services: set[str] = set()
+        counters: set[str] = set()
+        for p in items:
+            if p.outcome is not None:
+                services |= p.outcome.services
+                counters |= p.outcome.counters
+                for e in p.outcome.events:
+                    if e.kind is EventKind.CALLED:
+                        self._publish_called(e.ticket or 0, e.counter or "", e.at,
+                                             bool(e.data.get("recall")))
+            self._reply(p)
+        if services or counters:
+            self._publish_state(services, counters, now)
+        for p in items:
+            try:
+                self.client.ack(p.msg.mid, p.msg.qos)
+            except Exception:  # the broker is gone; it redelivers, and the cache answers
+                log.debug("ack of mid %s failed", p.msg.mid)
+            ms = (time.perf_counter() - p.started) * 1000
+            if p.reply is not None and p.reply.get("ok"):
+                log.debug("%s/%s id=%s ok in %.1f ms", p.device, p.op, p.request_id, ms)
+
+    def _reply(self, p: _Pending) -> None:
+        if not p.device:
+            log.warning("dropped a command on an unusable topic: %r", p.msg.topic[:200])
+            return
+        target = self.topics.reply(p.device)
+        props_in = getattr(p.msg, "properties", None)
+        props = Properties(PacketTypes.PUBLISH)
+        asked = getattr(props_in, "ResponseTopic", None) if props_in else None
+        if asked:
+            if self.topics.in_reply_tree(p.device, asked):
+                target = asked
+            else:
+                log.warning("%s asked for replies on %r, outside its reply tree; using %s",
+                            p.device, asked[:200], target)
+        corr = getattr(props_in, "CorrelationData", None) if props_in else None
+        if corr:
+            props.CorrelationData = corr
+        payload = json.dumps(p.reply, ensure_ascii=False).encode("utf-8")
+        self.client.publish(target, payload, qos=1, properties=props if corr else None)
+
+    # ---------------------------------------------------------------- publishing state
+
+    def _publish_json(self, topic: str, data: dict[str, Any], retain: bool = True) -> None:
+        self.client.publish(topic, json.dumps(data, ensure_ascii=False).encode("utf-8"),
+                            qos=1, retain=retain)
+
+    def _publish_called(self, ticket_id: int, counter: str, at: datetime, recall: bool) -> None:
+        t = self.engine.state.tickets[ticket_id]
+        conf = self.hall.counter(counter)
+        name = conf.name if conf else f"{counter}号窗口"
+        self._publish_json(self.topics.called, {
+            "number": t.number, "service": t.service, "counter": counter,
+            "counter_name": name, "recall": recall, "at": at.isoformat(timespec="seconds"),
+            "text": f"请{t.number}号到{name}办理",
+        }, retain=False)
+
+    def _publish_state(self, services: set[str], counters: set[str], now: datetime) -> None:
+        for cid in sorted(counters):
+            if cid in self.engine.state.counters:
+                self._publish_json(self.topics.counter_state(cid),
+                                   self.engine.counter_view(cid, now))
+        for code in sorted(services):
+            if self.hall.service(code) is not None:
+                self._publish_json(self.topics.service_state(code),
+                                   self.engine.service_view(code, now))
+        self._publish_json(self.topics.public_wait, self.engine.public_wait(now))
+
+    def _publish_all(self) -> None:
+        now = self.clock.now()
+        self._publish_state({s.code for s in self.hall.services},
+                            {c.id for c in self.hall.counters}, now)
+        self._last_refresh = time.monotonic()
+
+    def _new_day(self, today: date) -> None:
+        """Midnight: numbering restarts by itself (it is per day); forget old closed tickets."""
+        gone = prune(self.engine.state, today.fromordinal(today.toordinal() - 1))
+        self.store.prune_requests(today)
+        log.info("new day %s: %d closed tickets of earlier days dropped from memory", today,
+                 len(gone))
+        self._day = today
