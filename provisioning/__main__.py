@@ -22,7 +22,8 @@ def _address(text: str) -> BrokerAddress:
 
 def cmd_hall(args: argparse.Namespace) -> int:
     hall = load_hall(args.config)
-    files = provision_hall(hall, args.out, args.listen, broker_user=args.broker_user)
+    files = provision_hall(hall, args.out, args.listen, broker_user=args.broker_user,
+                           bind_client_ids=not args.any_client_id)
     for warning in files.warnings:
         print(f"provisioning: warning: {warning}", file=sys.stderr)
     if files.added:
@@ -35,7 +36,8 @@ def cmd_hall(args: argparse.Namespace) -> int:
         )
     print(
         f"provisioning: hall {hall.id!r}: {len(files.devices)} devices, broker on "
-        f"{files.listen}; start it with: mosquitto -c {files.conf}",
+        f"{files.listen}; start it with: mosquitto -c {files.conf} "
+        f"(a running broker rereads passwd and acl on SIGHUP)",
         file=sys.stderr,
     )
     return 0
@@ -60,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--broker-user",
         default=DEFAULT_BROKER_USER,
         help="user Mosquitto drops to when started as root (default: %(default)s)",
+    )
+    hall.add_argument(
+        "--any-client-id",
+        action="store_true",
+        help="let clients pick their MQTT client id instead of forcing it to the username; "
+        "for tests that connect several clients as one device, never for a hall",
     )
     hall.set_defaults(run=cmd_hall)
     return parser

@@ -186,9 +186,24 @@ def render_passwd(passwords: dict[str, str]) -> str:
     return "".join(f"{device}:{hash_password(pw)}\n" for device, pw in passwords.items())
 
 
-def render_conf(hall: Hall, out: Path, listen: BrokerAddress, broker_user: str) -> str:
+def render_conf(hall: Hall, out: Path, listen: BrokerAddress, broker_user: str,
+                bind_client_ids: bool = True) -> str:
     # Mosquitto wants a bare IPv6 address after the port, without brackets.
     host = listen.host.strip("[]")
+    if bind_client_ids:
+        client_ids = """
+# The client id is the username, whatever the client sends: otherwise any device
+# could connect as client id `server`, throw the server off and, with a clean
+# start, wipe its session and the requests queued in it. One connection per device.
+use_username_as_clientid true
+"""
+    else:
+        client_ids = """
+# Client ids are NOT bound to usernames (provisioned with --any-client-id, as for
+# tests that connect several clients as one device): a device can take over
+# another's session by using its client id. Never use this in a hall.
+use_username_as_clientid false
+"""
     return f"""\
 # Mosquitto broker of hall {hall.id!r} ({hall.name}).
 # Written by `python -m provisioning hall`; re-run it rather than editing this file.
@@ -200,7 +215,7 @@ listener {listen.port} {host}
 allow_anonymous false
 password_file {out / PASSWD_NAME}
 acl_file {out / ACL_NAME}
-
+{client_ids}
 # Started as root, Mosquitto drops to this user; provisioning gave it read access
 # to passwd/acl and ownership of data/.
 user {broker_user}
@@ -227,12 +242,13 @@ persistence_file mosquitto.db
 autosave_on_changes true
 autosave_interval 1
 
-# Log to stderr: the service manager (or the test fixture) keeps it.
+# Log to stderr: the service manager (or the test fixture) keeps it. Not
+# `information`: with the autosave above it logs a line for every saved change.
+# Connections, refusals and errors are notices or worse.
 log_dest stderr
 log_type error
 log_type warning
 log_type notice
-log_type information
 connection_messages true
 log_timestamp true
 log_timestamp_format %Y-%m-%dT%H:%M:%S
@@ -315,8 +331,12 @@ def provision_hall(
     listen: BrokerAddress,
     *,
     broker_user: str = DEFAULT_BROKER_USER,
+    bind_client_ids: bool = True,
 ) -> BrokerFiles:
-    """Write the broker files for `hall` into `out` (created if missing)."""
+    """Write the broker files for `hall` into `out` (created if missing).
+
+    bind_client_ids=False lets clients choose their client id (tests only).
+    """
     out = Path(out).resolve()
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -349,7 +369,8 @@ def provision_hall(
         _write(credentials_path, json.dumps(passwords, indent=2) + "\n", 0o600)
         _write(out / PASSWD_NAME, render_passwd(passwords), 0o640, shared_owner)
         _write(out / ACL_NAME, render_acl(hall), 0o640, shared_owner)
-        _write(out / CONF_NAME, render_conf(hall, out, listen, broker_user), 0o640, shared_owner)
+        conf = render_conf(hall, out, listen, broker_user, bind_client_ids)
+        _write(out / CONF_NAME, conf, 0o640, shared_owner)
     except OSError as e:
         raise ProvisioningError(f"cannot write into {out}: {e.strerror}") from None
 

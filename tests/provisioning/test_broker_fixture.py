@@ -10,9 +10,9 @@ from tests.support.broker import DEMO_HALL, Broker
 def test_fixture_broker_carries_a_request_and_its_reply(broker: Broker) -> None:
     server = broker.collector("server", "qms/demo/cmd/#")
     kiosk = broker.collector("kiosk-1", "qms/demo/reply/kiosk-1/#")
-    assert kiosk.publish("qms/demo/cmd/kiosk-1/issue", {"id": "r1"}).value == 0
+    assert not kiosk.publish("qms/demo/cmd/kiosk-1/issue", {"id": "r1"}).is_failure
     assert server.wait_for("qms/demo/cmd/kiosk-1/issue").json() == {"id": "r1"}
-    assert server.publish("qms/demo/reply/kiosk-1", {"id": "r1", "ok": True}).value == 0
+    assert not server.publish("qms/demo/reply/kiosk-1", {"id": "r1", "ok": True}).is_failure
     assert kiosk.wait_for("qms/demo/reply/kiosk-1").json()["ok"] is True
 
 

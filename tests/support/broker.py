@@ -105,9 +105,8 @@ class Collector:
         self._subacks: dict[int, list[ReasonCode]] = {}
         self._pubacks: dict[int, ReasonCode] = {}
         self._topics: dict[str, int] = {}
-        # Made on a connected client: that CONNACK is the first.
-        self._connections = 1
-        self._ready = 1
+        self._connections = 0
+        self._ready = 0
         self._resubscribing: tuple[int, int] | None = None
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
@@ -257,12 +256,17 @@ class Broker:
 
     @classmethod
     def start(cls, hall_config_path: str | Path = DEMO_HALL,
-              workdir: str | Path | None = None) -> Broker:
+              workdir: str | Path | None = None, *, bind_client_ids: bool = False) -> Broker:
         """Provision `hall_config_path` into a fresh directory (or `workdir`) and start it.
 
         The default directory is under /tmp and world-traversable, because Mosquitto
         started as root reads its files as the `mosquitto` user (pytest's tmp_path is
-        not traversable for it).
+        not traversable for it); it is removed on close (a given `workdir` is not).
+
+        The one difference from a hall's broker: clients may choose their client id
+        (`--any-client-id`), so a test can connect several clients as one device.
+        bind_client_ids=True gives the hall's exact config, where the client id is
+        always the username and a second connection as a device throws out the first.
         """
         hall = load_hall(hall_config_path)
         owns_dir = workdir is None
@@ -273,7 +277,8 @@ class Broker:
         try:
             # Another process may take the free port before Mosquitto binds it.
             for _ in range(5):
-                files = provision_hall(hall, workdir, BrokerAddress(HOST, free_port()))
+                files = provision_hall(hall, workdir, BrokerAddress(HOST, free_port()),
+                                       bind_client_ids=bind_client_ids)
                 if files.warnings and os.geteuid() == 0:
                     raise BrokerError("; ".join(files.warnings))
                 broker = cls(hall, files, owns_dir)
@@ -292,7 +297,6 @@ class Broker:
 
     def _spawn(self) -> None:
         log_path = self.log_path
-        start_count = self.log_text().count(" running")
         with open(log_path, "ab") as log:
             self._proc = subprocess.Popen(
                 [MOSQUITTO, "-c", str(self.files.conf)],
@@ -306,15 +310,35 @@ class Broker:
                 self._proc = None
                 raise BrokerError(f"mosquitto exited with {code} on start; its log "
                                   f"({log_path}):\n{self.log_text()}")
-            # " running" is logged once the listener is open: a bare TCP connect
-            # could also reach whoever else might hold the port.
-            if self.log_text().count(" running") > start_count and self._accepts():
+            if self._listening(self._proc.pid) and self._accepts():
                 return
             if time.monotonic() > deadline:
                 self._terminate(signal.SIGKILL)
                 raise BrokerError(f"mosquitto did not accept connections within "
                                   f"{START_TIMEOUT_S} s; its log ({log_path}):\n{self.log_text()}")
             time.sleep(0.005)
+
+    def _listening(self, pid: int) -> bool:
+        """Whether process `pid` itself listens on our port: a connect alone could reach
+        whoever else holds the port, while Mosquitto is still failing to bind it."""
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+            mine = set()
+            for fd in fds:
+                with contextlib.suppress(OSError):
+                    link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                    if link.startswith("socket:["):
+                        mine.add(link[8:-1])
+            for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+                with contextlib.suppress(FileNotFoundError), open(table) as f:
+                    for line in f.readlines()[1:]:
+                        cols = line.split()
+                        port = int(cols[1].rsplit(":", 1)[1], 16)
+                        if cols[3] == "0A" and port == self.port and cols[9] in mine:
+                            return True
+            return False
+        except OSError:
+            return True  # no /proc to ask (not Linux): trust the connect
 
     def _accepts(self) -> bool:
         try:
@@ -428,8 +452,11 @@ class Broker:
 
     def collector(self, device: str, *topics: str, qos: int = 1, **kw: Any) -> Collector:
         """A connected client for `device` that collects what it receives, subscribed
-        (and SUBACKed, all granted) to `topics`."""
-        col = Collector(self.connect(device, **kw))
+        (and SUBACKed, all granted) to `topics`. It collects from the first CONNACK on,
+        so messages queued in a resumed session (clean_start=False) are not missed."""
+        made: list[Collector] = []
+        self.connect(device, prepare=lambda c: made.append(Collector(c)), **kw)
+        col = made[0]
         if topics:
             col.subscribe_ok(*topics, qos=qos)
         return col
@@ -446,6 +473,7 @@ def connect(
     client_id: str | None = None,
     timeout: float = 5.0,
     reconnect_delay_s: float = 0.05,
+    prepare: Callable[[mqtt.Client], object] | None = None,
 ) -> mqtt.Client:
     """Connect `device` (mqttlink.make_client) and wait for CONNACK; loop_start is running.
 
@@ -454,6 +482,8 @@ def connect(
     persistent session (clean_start=False: the session belongs to that id, as in the
     hall), else to a fresh unique id so a test's observers never take over the
     session of the device under test.
+    `prepare(client)` runs before connecting, to set callbacks that must see what
+    arrives right after CONNACK; an on_connect it sets is still called.
     Not tracked: call close_client, or use Broker.connect to have it closed for you.
     """
     if password is None:
@@ -469,8 +499,14 @@ def connect(
     done = threading.Event()
     result: list[Any] = []
 
+    if prepare is not None:
+        prepare(client)
+    chained = client.on_connect
+
     def on_connect(c: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
                    properties: Any) -> None:
+        if chained is not None:
+            chained(c, userdata, flags, reason_code, properties)
         result.append(reason_code)
         done.set()
 
