@@ -9,6 +9,8 @@ wrongly for a status reply: Usb._read has no timeout, Network._read waits the so
 from __future__ import annotations
 
 import logging
+import os
+import re
 import select
 import socket
 import time
@@ -201,6 +203,55 @@ class FileTransport(Transport):
         pass
 
 
+class LinePrinterTransport(Transport):
+    """A USB printer-class device (/dev/usb/lpN, the kernel's usblp): not a tty, but
+    bidirectional printers answer DLE EOT through read(), so status works as on serial."""
+
+    def __init__(self, address: PrinterAddress) -> None:
+        super().__init__(address)
+        self._fd = -1
+
+    def open(self) -> None:
+        try:
+            self._fd = os.open(self.address.path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+        except OSError as e:
+            raise PrinterUnavailable(f"cannot open {self.address.path}: {e.strerror}") from e
+        self._printer = self  # marks the transport open for __enter__
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        deadline = time.monotonic() + WRITE_TIMEOUT_S
+        while view:
+            _, ready, _ = select.select([], [self._fd], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                raise PrinterUnavailable(f"{self.address.path} stopped taking data")
+            try:
+                view = view[os.write(self._fd, view) :]
+            except BlockingIOError:
+                continue
+            except OSError as e:
+                raise PrinterUnavailable(f"could not write to {self.address.path}: {e}") from e
+
+    def read(self, n: int, timeout: float) -> bytes:
+        ready, _, _ = select.select([self._fd], [], [], timeout)
+        if not ready:
+            return b""
+        try:
+            return os.read(self._fd, n)
+        except BlockingIOError:
+            return b""
+        except OSError as e:
+            raise PrinterUnavailable(f"could not read from {self.address.path}: {e}") from e
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+        self._fd = -1
+        self._printer = None
+
+
+_LP_DEVICE = re.compile(r"^/dev/(usb/)?lp\d+$")
+
 _KINDS: dict[str, type[Transport]] = {
     "serial": SerialTransport,
     "tcp": NetworkTransport,
@@ -211,7 +262,11 @@ _KINDS: dict[str, type[Transport]] = {
 
 def open_transport(address: PrinterAddress) -> Transport:
     """An opened transport for the address; PrinterUnavailable if it cannot be opened."""
-    transport = _KINDS[address.kind](address)
+    kind = _KINDS[address.kind]
+    # /dev/qms-printer may point at a usblp node rather than a tty: same config, other I/O.
+    if address.kind == "serial" and _LP_DEVICE.match(os.path.realpath(address.path)):
+        kind = LinePrinterTransport
+    transport = kind(address)
     transport.open()
     return transport
 

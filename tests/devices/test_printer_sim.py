@@ -216,3 +216,15 @@ def test_sim_command_line(tmp_path):
     assert proc.returncode == 0, err
     assert "printed ticket 1" in err and not link.exists()
     assert (tmp_path / "p" / "ticket-0001.png").exists()
+
+
+def test_usblp_style_device_node(sim):
+    """/dev/usb/lpN is not a tty: the same status and ticket over plain read/write."""
+    from devices.printer.transport import LinePrinterTransport
+
+    settings = PrinterSettings(address=parse_printer_address(f"serial:{sim.path}"))
+    tp = TicketPrinter(settings, opener=LinePrinterTransport)
+    sim.set_paper("near_end")
+    assert tp.status().paper == "near_end"
+    assert tp.print_ticket(TICKET).verified
+    assert len(sim.wait_for_tickets(1)) == 1
