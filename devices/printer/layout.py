@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urljoin
 
 from escpos.capabilities import get_profile
 from escpos.constants import QR_ECLEVEL_M
@@ -74,6 +75,7 @@ class Ticket:
     id_tail: str | None = None
     priority: bool = False
     appointment: bool = False
+    qr_url: str | None = None  # base from the server; relative ones resolve against settings
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> Ticket:
@@ -120,7 +122,15 @@ class Ticket:
             id_tail=id_tail.upper() if id_tail else None,
             priority=bool(data.get("priority")),
             appointment=bool(data.get("appointment")),
+            qr_url=text("qr_url", required=False),
         )
+
+
+def qr_content(ticket: Ticket, settings: PrinterSettings) -> str:
+    """<base><code>. A relative base from the server ("/t/") means nothing to a phone that
+    scans paper, so it is resolved against the configured absolute base."""
+    base = urljoin(settings.qr_base, ticket.qr_url) if ticket.qr_url else settings.qr_base
+    return base + ticket.code
 
 
 def wait_text(seconds: int) -> str:
@@ -180,7 +190,7 @@ def layout_ticket(ticket: Ticket, settings: PrinterSettings) -> tuple[Element, .
         masked = "*" * (ID_LENGTH - len(ticket.id_tail)) + ticket.id_tail
         out += _centered(f"身份证：{masked}", cols)
     out.append(rule)
-    out.append(QRCode(settings.qr_base + ticket.code, module=6 if cols >= 48 else 4))
+    out.append(QRCode(qr_content(ticket, settings), module=6 if cols >= 48 else 4))
     out += _centered("扫码查看排队进度", cols)
     out += _centered(f"查询码：{ticket.code}", cols)
     out.append(rule)

@@ -139,8 +139,12 @@ class PrinterSettings:
             )
         if self.paper_mm not in PAPER_DOTS:
             raise PrinterConfigError("printer_paper_mm", f"{self.paper_mm} is not 80 or 58")
-        if not self.qr_base:
-            raise PrinterConfigError("printer_qr_base", "must not be empty")
+        if not re.match(r"^https?://[^/]+/", self.qr_base):
+            raise PrinterConfigError(
+                "printer_qr_base",
+                f"{self.qr_base!r} must be an absolute address ending in /, such as "
+                f"{DEFAULT_QR_BASE} (a phone scanning paper cannot follow a relative link)",
+            )
         if not self.status_timeout_s > 0:
             raise PrinterConfigError("printer_status_timeout_s", "must be more than 0")
 

@@ -195,3 +195,22 @@ def test_settings_from_hall_device_entry():
         PrinterSettings.from_config({"printer": "serial:/dev/x", "printer_encoding": "utf8"})
     with pytest.raises(PrinterConfigError, match="no printer"):
         PrinterSettings.from_config({"id": "counter-1"})
+
+
+@pytest.mark.parametrize(
+    ("qr_url", "content"),
+    [
+        (None, b"https://hall.example/t/K7Q2M9"),
+        ("https://zw.example.gov.cn/q/", b"https://zw.example.gov.cn/q/K7Q2M9"),
+        ("/t/", b"https://hall.example/t/K7Q2M9"),  # relative: resolved against the setting
+    ],
+)
+def test_qr_content_is_base_and_code(qr_url, content):
+    data = build_ticket({**TICKET, "qr_url": qr_url}, PrinterSettings())
+    assert gs_k(0x50, b"0" + content) in data
+
+
+@pytest.mark.parametrize("base", ["/t/", "hall.example/t/", ""])
+def test_qr_base_setting_must_be_absolute(base):
+    with pytest.raises(PrinterConfigError, match="printer_qr_base"):
+        PrinterSettings(qr_base=base)

@@ -228,3 +228,15 @@ def test_usblp_style_device_node(sim):
     assert tp.status().paper == "near_end"
     assert tp.print_ticket(TICKET).verified
     assert len(sim.wait_for_tickets(1)) == 1
+
+
+@pytest.mark.parametrize("encoding", ["gb18030", "raster"])
+def test_printed_qr_scans_to_the_ticket_page(sim, encoding):
+    """What the printer received (native QR or raster dots) scans to <base><code>."""
+    pyzbar = pytest.importorskip("pyzbar.pyzbar")
+    printer(sim, encoding=encoding, qr_base="https://zw.example.gov.cn/q/").print_ticket(
+        {**TICKET, "qr_url": None}
+    )
+    [ticket] = sim.wait_for_tickets(1)
+    found = [d.data for d in pyzbar.decode(ticket.render().convert("L"))]
+    assert found == [b"https://zw.example.gov.cn/q/Q9ZX31"]
