@@ -316,9 +316,14 @@ READ = {
 }
 
 
-def test_each_device_receives_only_what_it_may_read(broker: Broker) -> None:
+def test_each_device_receives_only_what_it_may_read() -> None:
     # Mosquitto grants every SUBSCRIBE and applies `read` per delivered message, so
     # the wide subscription is what shows exactly what each device can see.
+    with Broker.start(DEMO_HALL, bind_client_ids=False) as broker:
+        _check_reads(broker)
+
+
+def _check_reads(broker: Broker) -> None:
     watchers = {d: broker.collector(d, "qms/demo/#", client_id=f"{d}-watch") for d in READ}
     sender = broker.collector("server")
     for topic in DELIVERY_PROBES:
@@ -347,7 +352,7 @@ def test_kiosk_cannot_reach_other_devices_commands_or_replies(broker: Broker) ->
     assert all(c.value in (1, NOT_AUTHORIZED) for c in codes)
     counter = broker.collector("counter-1")
     assert not counter.publish("qms/demo/cmd/counter-1/call_next", {"id": "c1"}).is_failure
-    broker.collector("server").publish("qms/demo/reply/kiosk-2", {"id": "k2", "ok": True})
+    server.publish("qms/demo/reply/kiosk-2", {"id": "k2", "ok": True})
 
     assert server.wait_for("qms/demo/cmd/#").json() == {"id": "c1"}
     kiosk.assert_nothing("#", within=0.2)
@@ -388,8 +393,12 @@ def _resumed_server_receives(broker: Broker, n: int) -> list[str]:
 
 
 def test_requests_queued_for_the_server_survive_a_broker_restart(broker: Broker) -> None:
+    # Before the server's persistent session exists: a clean start as `server`
+    # (client id = username) would wipe that session and its queue.
+    state = broker.collector("server")
+    state.publish("qms/demo/state/service/A", {"waiting": 3}, retain=True)
+    support.close_client(state.client)
     _queue_requests_for_offline_server(broker, 50)
-    broker.collector("server").publish("qms/demo/state/service/A", {"waiting": 3}, retain=True)
     broker.restart()
     assert _resumed_server_receives(broker, 50) == [f"r{i}" for i in range(50)]
     display = broker.collector("display-1", "qms/demo/state/#")
@@ -405,19 +414,20 @@ def test_requests_queued_for_the_server_survive_a_broker_crash(broker: Broker) -
     assert _resumed_server_receives(broker, 20) == [f"r{i}" for i in range(20)]
 
 
-def test_a_device_cannot_take_over_the_servers_session() -> None:
-    with Broker.start(DEMO_HALL, bind_client_ids=True) as hall_broker:
-        server = hall_broker.collector("server", "qms/demo/cmd/#", clean_start=False,
-                                       session_expiry_s=3600)
-        lost: list[object] = []
-        server.client.on_disconnect = lambda *args: lost.append(args)
-        # Claims the server's client id with a clean start: with ids bound to
-        # usernames the broker calls it kiosk-1 and the server never notices.
-        kiosk = hall_broker.collector("kiosk-1", client_id="server")
-        assert not kiosk.publish("qms/demo/cmd/kiosk-1/issue", {"id": "r1"}).is_failure
-        assert server.wait_for("qms/demo/cmd/kiosk-1/issue").json() == {"id": "r1"}
-        assert lost == []
-        assert "as kiosk-1 " in hall_broker.log_text()
+def test_a_device_cannot_take_over_the_servers_session(broker: Broker) -> None:
+    server = broker.collector("server", "qms/demo/cmd/#", clean_start=False,
+                              session_expiry_s=3600)
+    lost: list[object] = []
+    server.client.on_disconnect = lambda *args: lost.append(args)
+    # Claims the server's client id with a clean start: with ids bound to usernames
+    # the broker calls it kiosk-1 and the server never notices.
+    kiosk = broker.collector("kiosk-1", client_id="server")
+    assert not kiosk.publish("qms/demo/cmd/kiosk-1/issue", {"id": "r1"}).is_failure
+    assert server.wait_for("qms/demo/cmd/kiosk-1/issue").json() == {"id": "r1"}
+    assert lost == []
+    assert "as kiosk-1 " in broker.log_text()
+    with pytest.raises(RuntimeError, match="already connected"):
+        broker.connect("server")
 
 
 # --------------------------------------------------------------------------- the fixture

@@ -245,9 +245,11 @@ class Collector:
 class Broker:
     """A Mosquitto subprocess on 127.0.0.1 with a hall's provisioned config."""
 
-    def __init__(self, hall: Hall, files: BrokerFiles, owns_dir: bool) -> None:
+    def __init__(self, hall: Hall, files: BrokerFiles, owns_dir: bool,
+                 bind_client_ids: bool) -> None:
         self.hall = hall
         self.files = files
+        self.bind_client_ids = bind_client_ids
         self._owns_dir = owns_dir
         self._proc: subprocess.Popen[bytes] | None = None
         self._clients: list[mqtt.Client] = []
@@ -256,17 +258,18 @@ class Broker:
 
     @classmethod
     def start(cls, hall_config_path: str | Path = DEMO_HALL,
-              workdir: str | Path | None = None, *, bind_client_ids: bool = False) -> Broker:
+              workdir: str | Path | None = None, *, bind_client_ids: bool = True) -> Broker:
         """Provision `hall_config_path` into a fresh directory (or `workdir`) and start it.
 
         The default directory is under /tmp and world-traversable, because Mosquitto
         started as root reads its files as the `mosquitto` user (pytest's tmp_path is
         not traversable for it); it is removed on close (a given `workdir` is not).
 
-        The one difference from a hall's broker: clients may choose their client id
-        (`--any-client-id`), so a test can connect several clients as one device.
-        bind_client_ids=True gives the hall's exact config, where the client id is
-        always the username and a second connection as a device throws out the first.
+        As in a hall, the broker makes every client id the username, so a second
+        connection as a device throws out the first (and they take turns for ever);
+        `connect`/`collector` refuse to make one. bind_client_ids=False
+        (`--any-client-id`) lets a test connect several clients as one device, e.g.
+        watch cmd/# as `server` while the queue server runs.
         """
         hall = load_hall(hall_config_path)
         owns_dir = workdir is None
@@ -281,7 +284,7 @@ class Broker:
                                        bind_client_ids=bind_client_ids)
                 if files.warnings and os.geteuid() == 0:
                     raise BrokerError("; ".join(files.warnings))
-                broker = cls(hall, files, owns_dir)
+                broker = cls(hall, files, owns_dir, bind_client_ids)
                 try:
                     broker._spawn()
                     return broker
@@ -446,6 +449,15 @@ class Broker:
 
     def connect(self, device: str, **kw: Any) -> mqtt.Client:
         """A connected paho client for `device`; see `connect` in this module."""
+        if self.bind_client_ids:
+            for other in self._clients:
+                if other._username == device.encode() and not getattr(other, "_qms_closed", 0):
+                    raise RuntimeError(
+                        f"{device!r} is already connected through this broker, whose client "
+                        f"ids are bound to usernames as in a hall: a second connection would "
+                        f"throw out the first. Close it (close_client), use another device, "
+                        f"or Broker.start(..., bind_client_ids=False)."
+                    )
         client = connect(self, device, **kw)
         self._clients.append(client)
         return client
@@ -524,6 +536,7 @@ def connect(
 
 def close_client(client: mqtt.Client) -> None:
     """Disconnect cleanly (no will) and stop the network thread."""
+    client._qms_closed = True  # type: ignore[attr-defined]
     with contextlib.suppress(Exception):
         client.disconnect()
     with contextlib.suppress(Exception):
