@@ -201,7 +201,7 @@ class CameraScanner:
 
     def __init__(
         self,
-        camera: OpenCvCamera | VirtualCamera,
+        camera: OpenCvCamera | VirtualCamera | None = None,
         *,
         hold: float = 1.5,
         clock: Callable[[], float] = time.monotonic,
@@ -223,7 +223,8 @@ class CameraScanner:
         self._stop.set()
 
     def close(self) -> None:
-        self.camera.close()
+        if self.camera is not None:
+            self.camera.close()
 
     def process(self, frame: np.ndarray) -> list[Scan]:
         """One frame through the pipeline (what the bench times)."""
@@ -231,6 +232,8 @@ class CameraScanner:
         return [Scan(code, "camera") for code in fresh]
 
     def watch(self) -> Iterator[Scan]:
+        if self.camera is None:
+            raise CameraError("no camera to watch; use process(frame) for frames from elsewhere")
         while not self._stop.is_set():
             try:
                 frame = self.camera.read()
