@@ -61,9 +61,9 @@ class RequestClient:
         self._cond = threading.Condition()
         self._connected = threading.Event()
         self._user_on_connect = on_connect
-        self.client = mqttlink.make_client(
-            hall, device, password, will=will, client_id=f"{device}-{uuid.uuid4().hex[:8]}"
-        )
+        # The contract binds the MQTT client id to the device id (the broker enforces
+        # it): one connection per device, so a process shares one RequestClient.
+        self.client = mqttlink.make_client(hall, device, password, will=will)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.message_callback_add(self.reply_topic, self._on_reply)

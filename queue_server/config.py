@@ -11,6 +11,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -90,7 +91,7 @@ class Counter:
     name: str
     services: tuple[CounterService, ...]
 
-    @property
+    @cached_property
     def service_codes(self) -> tuple[str, ...]:
         return tuple(s.code for s in self.services)
 
@@ -141,11 +142,19 @@ class Hall:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    @cached_property
+    def _services_by_code(self) -> dict[str, Service]:
+        return {s.code: s for s in self.services}
+
+    @cached_property
+    def _counters_by_id(self) -> dict[str, Counter]:
+        return {c.id: c for c in self.counters}
+
     def service(self, code: str) -> Service | None:
-        return next((s for s in self.services if s.code == code), None)
+        return self._services_by_code.get(code)
 
     def counter(self, counter_id: str) -> Counter | None:
-        return next((c for c in self.counters if c.id == counter_id), None)
+        return self._counters_by_id.get(counter_id)
 
     def device(self, device_id: str) -> Device | None:
         return next((d for d in self.devices if d.id == device_id), None)
@@ -155,7 +164,12 @@ class Hall:
         return tuple(d.id for d in self.devices)
 
     def counters_serving(self, code: str) -> tuple[Counter, ...]:
-        return tuple(c for c in self.counters if code in c.service_codes)
+        return self._serving.get(code, ())
+
+    @cached_property
+    def _serving(self) -> dict[str, tuple[Counter, ...]]:
+        return {s.code: tuple(c for c in self.counters if s.code in c.service_codes)
+                for s in self.services}
 
 
 # --------------------------------------------------------------------------- parsing

@@ -37,6 +37,7 @@ log = logging.getLogger("queue_server")
 
 BATCH_MAX = 256
 REFRESH_S = 60.0  # public snapshot republished this often, so the portal sees a live hall
+STATE_COALESCE_S = 0.1
 
 
 def new_code() -> str:
@@ -96,6 +97,9 @@ class QueueServer:
         self._worker: threading.Thread | None = None
         self._last_refresh = 0.0
         self._republish = threading.Event()
+        self._dirty_services: set[str] = set()
+        self._dirty_counters: set[str] = set()
+        self._state_at = 0.0
         self.engine = self._load_engine()
         self.client = mqttlink.make_client(
             hall.id, "server", password, clean_start=False,
@@ -178,6 +182,8 @@ class QueueServer:
             except queue.Empty:
                 first = None
             batch: list[mqtt.MQTTMessage] = [] if first is None else [first]
+            if first is None and self._connected.is_set():
+                self._flush_state(self.clock.now(), force=True)
             while len(batch) < BATCH_MAX:
                 try:
                     m = self._inbox.get_nowait()
@@ -270,8 +276,9 @@ class QueueServer:
                         self._publish_called(e.ticket or 0, e.counter or "", e.at,
                                              bool(e.data.get("recall")))
             self._reply(p)
-        if services or counters:
-            self._publish_state(services, counters, now)
+        self._dirty_services |= services
+        self._dirty_counters |= counters
+        self._flush_state(now)
         for p in items:
             try:
                 self.client.ack(p.msg.mid, p.msg.qos)
@@ -287,7 +294,7 @@ class QueueServer:
             return
         target = self.topics.reply(p.device)
         props_in = getattr(p.msg, "properties", None)
-        props = Properties(PacketTypes.PUBLISH)
+        props = None
         asked = getattr(props_in, "ResponseTopic", None) if props_in else None
         if asked:
             if self.topics.in_reply_tree(p.device, asked):
@@ -297,9 +304,10 @@ class QueueServer:
                             p.device, asked[:200], target)
         corr = getattr(props_in, "CorrelationData", None) if props_in else None
         if corr:
+            props = Properties(PacketTypes.PUBLISH)
             props.CorrelationData = corr
         payload = json.dumps(p.reply, ensure_ascii=False).encode("utf-8")
-        self.client.publish(target, payload, qos=1, properties=props if corr else None)
+        self.client.publish(target, payload, qos=1, properties=props)
 
     # ---------------------------------------------------------------- publishing state
 
@@ -316,6 +324,20 @@ class QueueServer:
             "counter_name": name, "recall": recall, "at": at.isoformat(timespec="seconds"),
             "text": f"请{t.number}号到{name}办理",
         }, retain=False)
+
+    def _flush_state(self, now: datetime, force: bool = False) -> None:
+        """Publish the state that changed. Under load (more commands already waiting)
+        at most every STATE_COALESCE_S: a board cannot show 1,000 changes a second, and
+        each publish costs the worker a syscall. Idle, at once."""
+        if not (self._dirty_services or self._dirty_counters):
+            return
+        busy = not self._inbox.empty()
+        if busy and not force and time.monotonic() - self._state_at < STATE_COALESCE_S:
+            return
+        services, counters = self._dirty_services, self._dirty_counters
+        self._dirty_services, self._dirty_counters = set(), set()
+        self._state_at = time.monotonic()
+        self._publish_state(services, counters, now)
 
     def _publish_state(self, services: set[str], counters: set[str], now: datetime) -> None:
         for cid in sorted(counters):

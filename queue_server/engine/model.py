@@ -151,6 +151,8 @@ class ServiceQueue:
         n = 0
         for c in self.classes():
             if ticket_id in c:
+                if next(reversed(c)) == ticket_id:  # a new ticket is last: O(1)
+                    return n + len(c) - 1
                 for tid in c:
                     if tid == ticket_id:
                         return n

@@ -1,0 +1,1 @@
+"""Benchmarks and the hall-day simulator: ./qms bench NAME (not part of ./qms test)."""

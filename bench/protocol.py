@@ -1,0 +1,238 @@
+"""./qms bench protocol: durable issue throughput and latency, against baselines of the same run.
+
+Baselines, measured first on this machine in this run:
+  - the raw broker QoS 1 request/reply round trip (an echo client in place of the server),
+  - one 4 KiB write + fsync in the server's data directory.
+Then the real server (its own process, SQLite WAL synchronous=FULL) answers `issue`:
+  - closed-loop throughput with 1 and with 10 concurrent kiosk clients,
+  - latency p50/p99 at a fixed offered rate (open loop, default 100 requests/s).
+Targets: >= 1,000 durable issues/s with 10 clients; p99 <= 3 x (round trip + fsync).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import threading
+import time
+import tomllib
+import uuid
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from queue_server.client import RequestClient
+from queue_server.mqttlink import connect, make_client
+from tests.support.broker import DEMO_HALL, Broker
+from tests.support.server import ServerProcess
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, round(p / 100 * (len(s) - 1))))]
+
+
+KIOSKS = 10
+
+
+def bench_hall(tmp: Path) -> Path:
+    """The demo hall with caps a benchmark never meets, and kiosk-1..10 (one device id per
+    connection: the broker binds client ids to usernames)."""
+    text = DEMO_HALL.read_text("utf-8")
+    data = tomllib.loads(text)
+    for svc in data["services"]:
+        text = text.replace(f"daily_cap = {svc['daily_cap']}", "daily_cap = 100000")
+    text += "".join(f'\n[[devices]]\nid = "kiosk-{n}"\n' for n in range(3, KIOSKS + 1))
+    path = tmp / "bench.toml"
+    path.write_text(text, "utf-8")
+    return path
+
+
+class _Async:
+    """An open-loop requester: publishes on a schedule, matches replies by id."""
+
+    def __init__(self, broker: Broker, device: str, op: str, reply_to_server: bool = False):
+        self.sent: dict[str, float] = {}
+        self.latency: list[float] = []
+        self.done = threading.Condition()
+        self.device = device
+        self.op = op
+        self.reply_topic = f"qms/demo/reply/{device}/{uuid.uuid4().hex[:8]}"
+        self.client = make_client("demo", device, broker.password(device), will=False)
+        self.client.on_message = self._on_message
+        ready = threading.Event()
+        self.client.on_connect = lambda c, *a: (c.subscribe(self.reply_topic, 1), ready.set())
+        self.client.on_subscribe = lambda *a: ready.set()
+        connect(self.client, broker.broker_address)
+        self.client.loop_start()
+        if not ready.wait(10):
+            raise TimeoutError("bench client could not connect")
+        time.sleep(0.2)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        now = time.perf_counter()
+        rid = json.loads(msg.payload).get("id")
+        with self.done:
+            t0 = self.sent.pop(rid, None)
+            if t0 is not None:
+                self.latency.append(now - t0)
+                self.done.notify_all()
+
+    def send(self, payload: dict[str, Any]) -> None:
+        rid = uuid.uuid4().hex
+        props = Properties(PacketTypes.PUBLISH)
+        props.ResponseTopic = self.reply_topic
+        body = json.dumps({**payload, "id": rid}).encode()
+        with self.done:
+            self.sent[rid] = time.perf_counter()
+        self.client.publish(f"qms/demo/cmd/{self.device}/{self.op}", body, qos=1,
+                            properties=props)
+
+    def wait_all(self, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        with self.done:
+            while self.sent and time.monotonic() < deadline:
+                self.done.wait(0.1)
+            return len(self.sent)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def broker_round_trip(broker: Broker, n: int) -> list[float]:
+    """QoS 1 request → echo → QoS 1 reply, through the same broker and the same topics."""
+    echo = make_client("demo", "server", broker.password("server"), will=False)
+
+    def on_msg(c: mqtt.Client, u: Any, m: mqtt.MQTTMessage) -> None:
+        c.publish(m.properties.ResponseTopic, m.payload, qos=1)
+
+    subscribed = threading.Event()
+    echo.on_message = on_msg
+    echo.on_connect = lambda c, *a: c.subscribe("qms/demo/cmd/kiosk-2/echo", 1)
+    echo.on_subscribe = lambda *a: subscribed.set()
+    connect(echo, broker.broker_address)
+    echo.loop_start()
+    subscribed.wait(10)
+    req = _Async(broker, "kiosk-2", "echo")  # the echo stands in for the server
+    try:
+        for _ in range(n):
+            req.send({"x": 1})
+            with req.done:
+                while req.sent:
+                    req.done.wait(1)
+        return req.latency
+    finally:
+        req.close()
+        echo.disconnect()
+        echo.loop_stop()
+
+
+def fsync_cost(directory: Path, n: int) -> list[float]:
+    path = directory / "fsync.probe"
+    out = []
+    with open(path, "wb") as f:
+        for _ in range(n):
+            f.write(os.urandom(4096))
+            t0 = time.perf_counter()
+            f.flush()
+            os.fsync(f.fileno())
+            out.append(time.perf_counter() - t0)
+    path.unlink()
+    return out
+
+
+def closed_loop(broker: Broker, clients: int, seconds: float) -> tuple[int, float]:
+    rcs = [RequestClient("demo", f"kiosk-{n}", broker.password(f"kiosk-{n}"),
+                         broker.broker_address, will=False).start()
+           for n in range(1, clients + 1)]
+    counts = [0] * clients
+    stop = time.monotonic() + seconds
+    errors: list[str] = []
+
+    def work(i: int) -> None:
+        rc = rcs[i]
+        while time.monotonic() < stop:
+            r = rc.request("issue", {"service": "ABCDE"[i % 5], "source": "walk_in"})
+            if not r["ok"]:
+                errors.append(r["error"]["code"])
+                return
+            counts[i] += 1
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    for rc in rcs:
+        rc.close()
+    if errors:
+        raise RuntimeError(f"issue refused during the benchmark: {errors[:3]}")
+    return sum(counts), elapsed
+
+
+def open_loop(broker: Broker, rate: float, seconds: float) -> tuple[list[float], int]:
+    req = _Async(broker, "kiosk-3", "issue")
+    n = int(rate * seconds)
+    t0 = time.perf_counter()
+    try:
+        for i in range(n):
+            due = t0 + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            req.send({"service": "ABCDE"[i % 5]})
+        lost = req.wait_all(30)
+        return req.latency, lost
+    finally:
+        req.close()
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="./qms bench protocol", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=5.0, help="per throughput run")
+    ap.add_argument("--rate", type=float, default=100.0, help="offered rate for latency")
+    ap.add_argument("--quick", action="store_true", help="short runs (smoke test)")
+    args = ap.parse_args(argv)
+    seconds = 1.0 if args.quick else args.seconds
+    tmp = Path(tempfile.mkdtemp(prefix="qms-bench-"))
+    hall = bench_hall(tmp)
+    with Broker.start(hall) as broker:
+        rtt = broker_round_trip(broker, 200 if args.quick else 1000)
+        sync = fsync_cost(tmp, 50 if args.quick else 200)
+        base = statistics.median(rtt) + statistics.median(sync)
+        server = ServerProcess(broker, tmp / "data", hall).start()
+        try:
+            closed_loop(broker, 2, 0.5)  # warm up
+            n1, t1 = closed_loop(broker, 1, seconds)
+            n10, t10 = closed_loop(broker, 10, seconds)
+            lat, lost = open_loop(broker, args.rate, 2.0 if args.quick else 10.0)
+        finally:
+            server.close()
+    ms = 1000.0
+    p50, p99 = pct(lat, 50) * ms, pct(lat, 99) * ms
+    print("\n== ./qms bench protocol ==")
+    print(f"baseline  broker QoS1 round trip  p50 {statistics.median(rtt) * ms:7.3f} ms"
+          f"   p99 {pct(rtt, 99) * ms:7.3f} ms   (n={len(rtt)})")
+    print(f"baseline  fsync 4 KiB             p50 {statistics.median(sync) * ms:7.3f} ms"
+          f"   p99 {pct(sync, 99) * ms:7.3f} ms   (n={len(sync)})")
+    print(f"baseline  round trip + fsync      {base * ms:7.3f} ms")
+    thr1, thr10 = n1 / t1, n10 / t10
+    print(f"throughput  1 client   {thr1:8.0f} durable issues/s  ({n1} in {t1:.1f} s)")
+    print(f"throughput 10 clients  {thr10:8.0f} durable issues/s  ({n10} in {t10:.1f} s)"
+          f"   target >= 1000: {'MET' if thr10 >= 1000 else 'NOT MET'}")
+    print(f"latency at {args.rate:.0f}/s      p50 {p50:7.3f} ms   p99 {p99:7.3f} ms"
+          f"   (n={len(lat)}, unanswered {lost})")
+    ratio = p99 / (base * ms)
+    print(f"p99 / (round trip + fsync) = {ratio:.2f}   target <= 3: "
+          f"{'MET' if ratio <= 3 else 'NOT MET'}")
+    return 0
