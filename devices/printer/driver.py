@@ -8,6 +8,8 @@ A limit worth knowing: DLE EOT is answered in real time, as soon as it arrives, 
 while the printer is still working through its buffer. A roll that runs out in the last
 centimetres after the after-check is therefore not seen; the paper near-end sensor
 (reported as paper "near_end") is the warning for that, and the kiosk should call staff on it.
+With confirm = "sync" the driver also sends GS r 1, whose reply comes only after everything
+before it has printed, and reports the ticket only once that reply arrived.
 """
 
 from __future__ import annotations
@@ -106,6 +108,13 @@ class TicketPrinter:
         self.verify = verify
         self._open = opener
 
+    def _wait_printed(self, transport: Transport) -> bool:
+        """Send GS r 1 and wait for its reply, which the printer sends once everything before
+        it has printed; False if none came (stopped mid-ticket, or no GS r support)."""
+        transport.write(protocol.TRANSMIT_PAPER_STATUS)
+        reply = read_until(transport, protocol.is_gs_r_byte, self.settings.print_timeout_s)
+        return reply is not None
+
     def status(self) -> PrinterStatus:
         with self._open(self.settings.address) as transport:
             if not transport.can_read:
@@ -133,11 +142,18 @@ class TicketPrinter:
                 raise PrinterUnavailable(f"{e}; the ticket may be incomplete", sent=True) from e
             after = None
             if transport.can_read:
+                synced = self.settings.confirm != "sync" or self._wait_printed(transport)
                 try:
                     after = query_status(transport, timeout)
                 except PrinterError as e:
                     raise type(e)(f"{e}; the ticket may be incomplete", sent=True) from e
                 check_can_print(after, sent=True)
+                if not synced:
+                    raise PrinterNotResponding(
+                        f"the printer did not confirm the end of printing (GS r 1) within "
+                        f"{self.settings.print_timeout_s:g} s; the ticket may be incomplete",
+                        sent=True,
+                    )
         seconds = time.monotonic() - started
         log.info(
             "printed ticket %s (%d bytes, %s) on %s in %.2f s",

@@ -36,6 +36,10 @@ STATUS_OFFLINE_CAUSE = DLE + EOT + b"\x02"
 STATUS_ERROR_CAUSE = DLE + EOT + b"\x03"
 STATUS_PAPER = DLE + EOT + b"\x04"
 
+# GS r 1, "transmit paper sensor status". Unlike DLE EOT it waits its turn in the input
+# buffer, so its reply means everything sent before it has been processed (printed).
+TRANSMIT_PAPER_STATUS = GS + b"r\x01"
+
 # Every DLE EOT reply has bits 0 and 7 clear and bits 1 and 4 set: 0b0xx1xx10.
 _FIXED_MASK = 0x93
 _FIXED_VALUE = 0x12
@@ -131,6 +135,27 @@ def status_reply(n: int, *, online: bool, paper: PaperState, cover_open: bool = 
         if paper is PaperState.OUT:
             value |= _PAPER_END
     return bytes((value,))
+
+
+def is_gs_r_byte(value: int) -> bool:
+    """GS r 1 replies keep bits 4 and 7 clear, which tells them from DLE EOT replies."""
+    return value & 0x90 == 0
+
+
+def parse_gs_r_paper(value: int) -> PaperState:
+    """GS r 1 reply: bits 2-3 paper end, bits 0-1 near end."""
+    if not is_gs_r_byte(value):
+        raise ValueError(f"0x{value:02x} is not a GS r 1 status byte")
+    if value & 0x0C:
+        return PaperState.OUT
+    if value & 0x03:
+        return PaperState.NEAR_END
+    return PaperState.OK
+
+
+def gs_r_reply(paper: PaperState) -> bytes:
+    """The byte a printer sends for GS r 1 (the simulator's side)."""
+    return {PaperState.OK: b"\x00", PaperState.NEAR_END: b"\x03", PaperState.OUT: b"\x0f"}[paper]
 
 
 def chinese_text(text: str) -> bytes:

@@ -7,6 +7,7 @@ printer = "file:/tmp/ticket.bin"             # write-only: no status, for tests 
 printer_encoding = "gb18030"                 # or "raster"
 printer_paper_mm = 80                        # or 58
 printer_qr_base = "https://hall.example/t/"  # QR content is <base><ticket code>
+printer_confirm = "status"                   # or "sync": wait for GS r 1 after the ticket
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .errors import PrinterConfigError
 
 KINDS = ("serial", "usb", "tcp", "file")
 ENCODINGS = ("gb18030", "raster")
+CONFIRMS = ("status", "sync")
 PAPER_DOTS = {80: 576, 58: 384}  # printable dots across at 8 dots/mm
 # A placeholder that is obviously not a real site: every hall sets its own portal address.
 DEFAULT_QR_BASE = "https://hall.example/t/"
@@ -130,6 +132,10 @@ class PrinterSettings:
     paper_mm: int = 80
     qr_base: str = DEFAULT_QR_BASE
     status_timeout_s: float = 1.0
+    # "status": DLE EOT before and after sending. "sync": also wait for the reply to GS r 1,
+    # which comes only once the ticket has printed (for printers that implement GS r).
+    confirm: str = "status"
+    print_timeout_s: float = 10.0
     font_path: str | None = None
 
     def __post_init__(self) -> None:
@@ -145,6 +151,12 @@ class PrinterSettings:
                 f"{self.qr_base!r} must be an absolute address ending in /, such as "
                 f"{DEFAULT_QR_BASE} (a phone scanning paper cannot follow a relative link)",
             )
+        if self.confirm not in CONFIRMS:
+            raise PrinterConfigError(
+                "printer_confirm", f"{self.confirm!r} is not one of {', '.join(CONFIRMS)}"
+            )
+        if not self.print_timeout_s > 0:
+            raise PrinterConfigError("printer_print_timeout_s", "must be more than 0")
         if not self.status_timeout_s > 0:
             raise PrinterConfigError("printer_status_timeout_s", "must be more than 0")
 
@@ -175,9 +187,11 @@ class PrinterSettings:
             return cls(
                 address=parse_printer_address(str(printer)),
                 encoding=str(get("printer_encoding", "gb18030")),
-                paper_mm=int(get("printer_paper_mm", 80)),  # type: ignore[call-overload]
+                paper_mm=int(str(get("printer_paper_mm", 80))),
                 qr_base=str(get("printer_qr_base", DEFAULT_QR_BASE)),
-                status_timeout_s=float(get("printer_status_timeout_s", 1.0)),  # type: ignore[arg-type]
+                status_timeout_s=float(str(get("printer_status_timeout_s", 1.0))),
+                confirm=str(get("printer_confirm", "status")),
+                print_timeout_s=float(str(get("printer_print_timeout_s", 10.0))),
             )
         except (TypeError, ValueError) as e:
             if isinstance(e, PrinterConfigError):

@@ -96,6 +96,7 @@ class PrinterSimulator:
         self.tickets: list[ReceivedTicket] = []
         self.queries: list[int] = []  # n of every DLE EOT n, in order
         self.dropped = 0  # print bytes ignored while offline or out of paper
+        self.supports_gs_r = True  # False: a printer without GS r (transmit status)
         self._received = bytearray()
         self._paper = PaperState.OK
         self._online = True
@@ -244,6 +245,12 @@ class PrinterSimulator:
                 return
         page = self._page
         head = cmd.data[:2]
+        if head == protocol.GS + b"r":
+            # Processed in turn, after what came before it has "printed"; not ticket content.
+            if self.supports_gs_r and cmd.data[2] in (1, 49):
+                with contextlib.suppress(OSError):
+                    os.write(self._master, protocol.gs_r_reply(self._paper))
+            return
         if head == protocol.INIT:
             if page.data.strip(b"\n"):
                 self._finish()

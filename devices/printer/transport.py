@@ -160,7 +160,8 @@ class UsbTransport(Transport):
             raise PrinterUnavailable(f"USB printers need pyusb: {e}") from e
         except Exception as e:  # DeviceNotFoundError, USBError, NoBackendError (no libusb)
             self._printer = None
-            raise PrinterUnavailable(f"cannot open USB printer {self.address}: {e}") from e
+            hint = " (is libusb-1.0 installed?)" if type(e).__name__ == "NoBackendError" else ""
+            raise PrinterUnavailable(f"cannot open USB printer {self.address}: {e}{hint}") from e
         if not self._printer.device:
             self._printer = None
             raise PrinterUnavailable(f"USB printer {self.address} is not connected")

@@ -133,3 +133,14 @@ def test_tokenizer_never_loops_on_garbage(data):
             break
         assert used > 0
         buf = buf[used:]
+
+
+def test_gs_r_paper_status():
+    # GS r 1 reply: bits 0-1 near end, bits 2-3 paper end, bits 4 and 7 always 0.
+    assert protocol.TRANSMIT_PAPER_STATUS == b"\x1dr\x01"
+    assert protocol.parse_gs_r_paper(0x00) is PaperState.OK
+    assert protocol.parse_gs_r_paper(0x03) is PaperState.NEAR_END
+    assert protocol.parse_gs_r_paper(0x0C) is PaperState.OUT
+    assert not protocol.is_gs_r_byte(0x12)  # a DLE EOT reply is never taken for one
+    with pytest.raises(ValueError):
+        protocol.parse_gs_r_paper(0x12)

@@ -240,3 +240,62 @@ def test_printed_qr_scans_to_the_ticket_page(sim, encoding):
     [ticket] = sim.wait_for_tickets(1)
     found = [d.data for d in pyzbar.decode(ticket.render().convert("L"))]
     assert found == [b"https://zw.example.gov.cn/q/Q9ZX31"]
+
+
+def test_sync_mode_waits_for_gs_r(sim):
+    result = printer(sim, confirm="sync", print_timeout_s=0.5).print_ticket(TICKET)
+    assert result.verified
+    # GS r 1 goes after the cut and before the after-check.
+    assert sim.received.endswith(b"\x1dV\x01" + b"\x1dr\x01" + DLE_EOT_1 + DLE_EOT_4)
+    assert len(sim.wait_for_tickets(1)) == 1
+
+
+def test_sync_mode_paper_end_mid_ticket(sim):
+    sim.run_out_after(300)
+    with pytest.raises(PaperOut) as info:
+        printer(sim, confirm="sync", print_timeout_s=0.3).print_ticket(TICKET)
+    assert info.value.sent
+
+
+def test_sync_mode_without_gs_r_is_not_confirmed(sim):
+    sim.supports_gs_r = False
+    with pytest.raises(PrinterNotResponding) as info:
+        printer(sim, confirm="sync", print_timeout_s=0.3).print_ticket(TICKET)
+    assert info.value.sent and "GS r" in str(info.value)
+
+
+class FakeNetworkPrinter:
+    """A loopback port-9100 printer: answers each DLE EOT n with 0x12, or stays silent."""
+
+    def __init__(self, answer: bool) -> None:
+        import socket
+        import threading
+
+        self.answer, self.data = answer, bytearray()
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        conn, _ = self.server.accept()
+        with conn:
+            while chunk := conn.recv(4096):
+                self.data += chunk
+                if self.answer:
+                    conn.sendall(b"\x12" * chunk.count(b"\x10\x04"))
+
+
+@pytest.mark.parametrize("answer", [True, False])
+def test_network_printer_status_with_a_real_timeout(answer):
+    fake = FakeNetworkPrinter(answer)
+    settings = PrinterSettings(
+        address=parse_printer_address(f"tcp:127.0.0.1:{fake.port}"), status_timeout_s=0.3
+    )
+    started = time.monotonic()
+    if answer:
+        assert TicketPrinter(settings).status().can_print
+    else:
+        with pytest.raises(PrinterNotResponding):
+            TicketPrinter(settings).status()
+    assert time.monotonic() - started < 2.0  # not python-escpos' 60 s socket timeout
+    fake.server.close()
