@@ -379,7 +379,8 @@ def provision_hall(
         blocked = _untraversable(out, *broker_ids)
         if blocked is not None:
             warnings.append(
-                f"user {broker_user!r} cannot enter {blocked}, so Mosquitto started as root "
-                f"will not read {out / CONF_NAME}'s files; use a directory it can reach"
+                f"user {broker_user!r} cannot enter {blocked}: Mosquitto started as root "
+                f"drops to that user and will fail to open {out / PASSWD_NAME}; provision "
+                f"into a directory it can reach"
             )
     return BrokerFiles(out, listen, devices, added, removed, tuple(warnings))

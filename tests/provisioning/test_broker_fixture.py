@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import time
+from pathlib import Path
 
-from tests.support.broker import DEMO_HALL, Broker
+import pytest
+
+import tests.support.broker as support
+from tests.support.broker import DEMO_HALL, Broker, BrokerError
 
 
 def test_fixture_broker_carries_a_request_and_its_reply(broker: Broker) -> None:
@@ -39,3 +45,20 @@ def test_restart_keeps_port_and_collectors_resubscribe(broker: Broker) -> None:
     server.wait_connections(2)
     server.publish("qms/demo/state/counter/1", {"status": "open"}, retain=True)
     assert display.wait_for("qms/demo/state/counter/1").json() == {"status": "open"}
+
+
+def test_a_broker_that_cannot_start_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        monkeypatch.setattr(support, "free_port", lambda host="127.0.0.1": taken.getsockname()[1])
+        with pytest.raises(BrokerError) as failed:
+            Broker.start(DEMO_HALL)
+    assert "on start; its log (" in str(failed.value)
+    assert "Error: Address already in use" in str(failed.value)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the root case needs root")
+def test_a_workdir_the_broker_user_cannot_reach_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(BrokerError, match="cannot enter"):
+        Broker.start(DEMO_HALL, workdir=tmp_path / "broker")

@@ -8,6 +8,12 @@
 
 Every client made through a Broker (connect, collector) is disconnected when the
 broker is closed, so no paho thread outlives its test reconnecting to nothing.
+
+As in a hall, the client id is forced to the username: one connection per device
+(see Broker.start for bind_client_ids=False). Denied publishes get PUBACK 0x87;
+denied subscriptions are granted but receive nothing (Mosquitto checks `read` per
+message). After broker.restart() or .kill() + restart(crash=True), a collector
+resubscribes by itself: call collector.wait_connections(2) before expecting more.
 """
 
 from __future__ import annotations
@@ -301,24 +307,30 @@ class Broker:
     def _spawn(self) -> None:
         log_path = self.log_path
         with open(log_path, "ab") as log:
-            self._proc = subprocess.Popen(
-                [MOSQUITTO, "-c", str(self.files.conf)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                cwd=self.files.dir,
-            )
+            since = log.tell()
+            try:
+                self._proc = subprocess.Popen(
+                    [MOSQUITTO, "-c", str(self.files.conf)],
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    cwd=self.files.dir,
+                )
+            except FileNotFoundError:
+                raise BrokerError(f"{MOSQUITTO} not found; `./qms setup` installs mosquitto "
+                                  f"(as root)") from None
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
             code = self._proc.poll()
             if code is not None:
                 self._proc = None
                 raise BrokerError(f"mosquitto exited with {code} on start; its log "
-                                  f"({log_path}):\n{self.log_text()}")
+                                  f"({log_path}):\n{self.log_text(since)}")
             if self._listening(self._proc.pid) and self._accepts():
                 return
             if time.monotonic() > deadline:
                 self._terminate(signal.SIGKILL)
                 raise BrokerError(f"mosquitto did not accept connections within "
-                                  f"{START_TIMEOUT_S} s; its log ({log_path}):\n{self.log_text()}")
+                                  f"{START_TIMEOUT_S} s; its log ({log_path}):\n"
+                                  f"{self.log_text(since)}")
             time.sleep(0.005)
 
     def _listening(self, pid: int) -> bool:
@@ -436,9 +448,12 @@ class Broker:
     def log_path(self) -> Path:
         return self.dir / LOG_NAME
 
-    def log_text(self) -> str:
+    def log_text(self, since: int = 0) -> str:
+        """Mosquitto's log (all its runs in this directory), from byte offset `since`."""
         try:
-            return self.log_path.read_text("utf-8", errors="replace")
+            with open(self.log_path, "rb") as f:
+                f.seek(since)
+                return f.read().decode("utf-8", errors="replace")
         except FileNotFoundError:
             return ""
 
