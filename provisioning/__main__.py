@@ -23,7 +23,8 @@ def _address(text: str) -> BrokerAddress:
 def cmd_hall(args: argparse.Namespace) -> int:
     hall = load_hall(args.config)
     files = provision_hall(hall, args.out, args.listen, broker_user=args.broker_user,
-                           bind_client_ids=not args.any_client_id)
+                           bind_client_ids=not args.any_client_id,
+                           autosave_changes=args.autosave_changes)
     for warning in files.warnings:
         print(f"provisioning: warning: {warning}", file=sys.stderr)
     if files.added:
@@ -44,7 +45,11 @@ def cmd_hall(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m provisioning", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m provisioning",
+        description="Turn a hall config into what runs the hall (broker config, credentials, "
+        "ACL).",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     hall = sub.add_parser(
@@ -53,15 +58,29 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write DIR/mosquitto.conf, DIR/passwd, DIR/acl and DIR/credentials.json "
         "for a hall; re-running keeps existing passwords.",
     )
-    hall.add_argument("--config", required=True, help="hall config, e.g. assets/halls/demo.toml")
-    hall.add_argument("--out", required=True, help="directory to write into (created if missing)")
     hall.add_argument(
-        "--listen", required=True, type=_address, help="HOST:PORT the broker listens on"
+        "--config", required=True, metavar="FILE", help="hall config, e.g. assets/halls/demo.toml"
+    )
+    hall.add_argument(
+        "--out", required=True, metavar="DIR", help="directory to write into (created if missing)"
+    )
+    hall.add_argument(
+        "--listen", required=True, type=_address, metavar="HOST:PORT",
+        help="address the broker listens on, e.g. 0.0.0.0:1883 for the hall's LAN"
     )
     hall.add_argument(
         "--broker-user",
         default=DEFAULT_BROKER_USER,
+        metavar="USER",
         help="user Mosquitto drops to when started as root (default: %(default)s)",
+    )
+    hall.add_argument(
+        "--autosave-changes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="Mosquitto saves sessions and queued requests to disk after N changes "
+        "(default: %(default)s, i.e. after each; raise it on a slow disk)",
     )
     hall.add_argument(
         "--any-client-id",

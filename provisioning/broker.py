@@ -187,7 +187,7 @@ def render_passwd(passwords: dict[str, str]) -> str:
 
 
 def render_conf(hall: Hall, out: Path, listen: BrokerAddress, broker_user: str,
-                bind_client_ids: bool = True) -> str:
+                bind_client_ids: bool = True, autosave_changes: int = 1) -> str:
     # Mosquitto wants a bare IPv6 address after the port, without brackets.
     host = listen.host.strip("[]")
     if bind_client_ids:
@@ -231,16 +231,17 @@ max_queued_bytes 0
 
 # Sessions, their queued QoS 1 messages and retained state survive a restart only
 # through this database. Mosquitto writes it on a clean shutdown (SIGTERM) and
-# otherwise only on autosave; `autosave_on_changes` with an interval of 1 rewrites
-# it after every change (queued message, retained message, subscription), so a
-# crash or power cut loses at most what arrived in the last instant. The database
-# is small (retained state plus what is queued), so the rewrite is cheap; clients
-# still retry unanswered requests, which covers that last instant.
+# otherwise only on autosave; `autosave_on_changes` makes the interval a count of
+# changes (queued message, retained message, subscription), so with 1 a crash or
+# power cut loses at most what arrived in the last instant. Each save rewrites the
+# whole (small) file and fsyncs it, which stalls the broker for one disk sync; on a
+# slow disk provision with a larger --autosave-changes. Clients retry unanswered
+# requests, which covers whatever a crash loses.
 persistence true
 persistence_location {out / DATA_NAME}
 persistence_file mosquitto.db
 autosave_on_changes true
-autosave_interval 1
+autosave_interval {autosave_changes}
 
 # Log to stderr: the service manager (or the test fixture) keeps it. Not
 # `information`: with the autosave above it logs a line for every saved change.
@@ -332,11 +333,15 @@ def provision_hall(
     *,
     broker_user: str = DEFAULT_BROKER_USER,
     bind_client_ids: bool = True,
+    autosave_changes: int = 1,
 ) -> BrokerFiles:
     """Write the broker files for `hall` into `out` (created if missing).
 
-    bind_client_ids=False lets clients choose their client id (tests only).
+    bind_client_ids=False lets clients choose their client id (tests only);
+    autosave_changes is how many changes Mosquitto saves its database after.
     """
+    if autosave_changes < 1:
+        raise ProvisioningError(f"autosave changes must be 1 or more, got {autosave_changes}")
     out = Path(out).resolve()
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -369,7 +374,7 @@ def provision_hall(
         _write(credentials_path, json.dumps(passwords, indent=2) + "\n", 0o600)
         _write(out / PASSWD_NAME, render_passwd(passwords), 0o640, shared_owner)
         _write(out / ACL_NAME, render_acl(hall), 0o640, shared_owner)
-        conf = render_conf(hall, out, listen, broker_user, bind_client_ids)
+        conf = render_conf(hall, out, listen, broker_user, bind_client_ids, autosave_changes)
         _write(out / CONF_NAME, conf, 0o640, shared_owner)
     except OSError as e:
         raise ProvisioningError(f"cannot write into {out}: {e.strerror}") from None
