@@ -171,6 +171,25 @@ def test_rerun_keeps_passwords_adds_new_devices_and_drops_removed(outdir: Path,
     assert json.loads(first.credentials.read_text()) == after
 
 
+def test_a_running_broker_takes_new_devices_on_sighup(broker: Broker, tmp_path: Path) -> None:
+    changed = tmp_path / "demo.toml"
+    changed.write_text(DEMO_HALL.read_text("utf-8") + '\n[[devices]]\nid = "display-4"\n')
+    r = run_cli("hall", "--config", changed, "--out", broker.dir, "--listen", broker.address)
+    assert r.returncode == 0, r.stderr
+    with pytest.raises(ConnectRefused):
+        support.connect(broker, "display-4")
+    broker.reload()
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            support.close_client(support.connect(broker, "display-4"))
+            break
+        except ConnectRefused:
+            assert time.monotonic() < deadline, broker.log_text()
+            time.sleep(0.05)
+    support.close_client(support.connect(broker, "kiosk-1"))  # old passwords still good
+
+
 def test_listen_address_goes_into_the_listener_line(tmp_path: Path) -> None:
     hall = load_hall(DEMO_HALL)
     assert "\nlistener 1883 0.0.0.0\n" in render_conf(

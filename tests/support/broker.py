@@ -392,6 +392,12 @@ class Broker:
             self.stop()
         self._spawn()
 
+    def reload(self) -> None:
+        """SIGHUP: Mosquitto rereads passwd and acl (after re-provisioning into .dir)."""
+        if self._proc is None:
+            raise BrokerError("the broker is not running")
+        self._proc.send_signal(signal.SIGHUP)
+
     @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
