@@ -85,6 +85,8 @@ class OpenCvCamera:
         self._cap: Any = None
 
     def open(self) -> None:
+        # OpenCV logs each failed open as a warning on stderr; our status says it once.
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
         cap = cv2.VideoCapture(self.index)
         if not cap.isOpened():
             cap.release()

@@ -293,3 +293,39 @@ def test_simulator_program_with_sample_cards(tmp_path: Path) -> None:
         if sim.poll() is None:
             sim.kill()
             sim.wait()
+
+
+def test_reader_that_stops_answering_is_an_error_until_it_answers(
+    sim: ReaderSimulator, reader: CardReader
+) -> None:
+    sim.inject(silent=1000)
+    assert reader.read_card(timeout=2.5) is None
+    assert reader.status.state is DeviceState.ERROR
+    assert "not answering" in reader.status.message
+    sim.clear_faults()
+    sim.present_raw(BOB, PHOTO)
+    card = reader.read_card(timeout=3)
+    assert card is not None and reader.status.state is DeviceState.READY
+
+
+def test_cli_watch_prints_a_line_per_presentation(sim: ReaderSimulator) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "devices.idcard", "--port", sim.link or "", "--timeout", "3"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO,
+    )
+    try:
+        sim.present_raw(ALICE, PHOTO)
+        time.sleep(1.2)  # startup, then many polls with the card left on the reader
+        sim.remove()
+        time.sleep(0.3)
+        sim.present_raw(BOB, PHOTO)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    names = [json.loads(line)["name"] for line in out.splitlines()]
+    assert names == ["马𠮷花", "马小兵"]
+    assert "Traceback" not in err
