@@ -1,0 +1,1 @@
+"""./qms demo: the whole hall on one machine."""
