@@ -86,8 +86,12 @@ class SerialTransport(Transport):
             self._printer.open()
         except DeviceNotFoundError as e:
             self._printer = None
+            # python-escpos wraps pyserial's error, whose first argument is the errno.
+            cause = e.__context__
+            code = cause.args[0] if cause is not None and cause.args else None
+            reason = os.strerror(code) if isinstance(code, int) else str(e).splitlines()[-1]
             raise PrinterUnavailable(
-                f"cannot open serial port {self.address.path}: {str(e).splitlines()[-1]}"
+                f"cannot open serial port {self.address.path}: {reason}"
             ) from e
         self._printer.device.write_timeout = WRITE_TIMEOUT_S
 

@@ -299,3 +299,16 @@ def test_network_printer_status_with_a_real_timeout(answer):
             TicketPrinter(settings).status()
     assert time.monotonic() - started < 2.0  # not python-escpos' 60 s socket timeout
     fake.server.close()
+
+
+def test_cli_takes_settings_from_the_hall_config(sim, tmp_path):
+    ticket = tmp_path / "t.json"
+    ticket.write_text(json.dumps(TICKET), encoding="utf-8")
+    hall = str(REPO / "assets" / "halls" / "demo.toml")
+    done = run_cli("--hall", hall, "--device", "kiosk-1", "--port", sim.path, "--status")
+    assert done.returncode == 0 and json.loads(done.stdout)["online"] is True, done.stderr
+    printed = run_cli("--hall", hall, "--port", sim.path, "--ticket", str(ticket), "--print")
+    assert printed.returncode == 0, printed.stderr
+    assert len(sim.wait_for_tickets(1)) == 1
+    no_printer = run_cli("--hall", hall, "--device", "counter-1", "--status")
+    assert no_printer.returncode == 2 and "no printer" in no_printer.stderr
