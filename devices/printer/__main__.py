@@ -140,7 +140,8 @@ def _ticket(args: argparse.Namespace, settings: PrinterSettings) -> int:
     if args.preview:
         from .render import render
 
-        render(layout_ticket(ticket, settings), settings.dots).save(args.preview)
+        image = render(layout_ticket(ticket, settings), settings.dots, settings.font_path)
+        image.save(args.preview)
         print(f"wrote {args.preview}")
     if printing:
         result = TicketPrinter(settings).print_ticket(data)

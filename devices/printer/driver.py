@@ -15,6 +15,7 @@ before it has printed, and reports the ticket only once that reply arrived.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -107,6 +108,8 @@ class TicketPrinter:
         self.settings = settings
         self.verify = verify
         self._open = opener
+        # One job at a time: a status reply must not be read by another caller's query.
+        self._lock = threading.Lock()
 
     def _wait_printed(self, transport: Transport) -> bool:
         """Send GS r 1 and wait for its reply, which the printer sends once everything before
@@ -116,7 +119,7 @@ class TicketPrinter:
         return reply is not None
 
     def status(self) -> PrinterStatus:
-        with self._open(self.settings.address) as transport:
+        with self._lock, self._open(self.settings.address) as transport:
             if not transport.can_read:
                 raise StatusUnsupported(f"{self.settings.address} cannot report its status")
             return query_status(transport, self.settings.status_timeout_s)
@@ -127,7 +130,7 @@ class TicketPrinter:
         parsed = Ticket.from_dict(ticket)
         data = build_ticket(parsed, self.settings)
         timeout = self.settings.status_timeout_s
-        with self._open(self.settings.address) as transport:
+        with self._lock, self._open(self.settings.address) as transport:
             if not transport.can_read and self.verify:
                 raise StatusUnsupported(
                     f"{self.settings.address} cannot report its status, so a ticket could not "

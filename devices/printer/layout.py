@@ -158,7 +158,9 @@ def wrap(text: str, width: int) -> list[str]:
     return lines
 
 
-def _centered(text: str, columns: int, width: int = 1, height: int = 1, bold: bool = False):
+def _centered(
+    text: str, columns: int, width: int = 1, height: int = 1, bold: bool = False
+) -> list[Element]:
     return [
         Line((Run(part, width, height, bold),), "center")
         for part in wrap(text, max(1, columns // width))

@@ -8,6 +8,7 @@ printer_encoding = "gb18030"                 # or "raster"
 printer_paper_mm = 80                        # or 58
 printer_qr_base = "https://hall.example/t/"  # QR content is <base><ticket code>
 printer_confirm = "status"                   # or "sync": wait for GS r 1 after the ticket
+printer_font = "/path/to/font.ttc"           # raster/preview font; default: WenQuanYi Micro Hei
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ PAPER_DOTS = {80: 576, 58: 384}  # printable dots across at 8 dots/mm
 DEFAULT_QR_BASE = "https://hall.example/t/"
 _HEX16 = re.compile(r"^(0x)?[0-9a-fA-F]{1,4}$")
 FONT_CANDIDATES = (
-    "assets/fonts/qms-cjk.ttc",
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
@@ -115,11 +115,9 @@ def find_cjk_font(explicit: str | None = None) -> str:
         if not Path(explicit).is_file():
             raise PrinterConfigError("printer_font", f"font file {explicit} does not exist")
         return explicit
-    repo = Path(__file__).resolve().parents[2]
     for candidate in FONT_CANDIDATES:
-        path = Path(candidate) if candidate.startswith("/") else repo / candidate
-        if path.is_file():
-            return str(path)
+        if Path(candidate).is_file():
+            return candidate
     raise PrinterConfigError(
         "printer_font", "no Chinese font found; install fonts-wqy-microhei (./qms setup does)"
     )
@@ -192,6 +190,7 @@ class PrinterSettings:
                 status_timeout_s=float(str(get("printer_status_timeout_s", 1.0))),
                 confirm=str(get("printer_confirm", "status")),
                 print_timeout_s=float(str(get("printer_print_timeout_s", 10.0))),
+                font_path=str(font) if (font := get("printer_font", None)) else None,
             )
         except (TypeError, ValueError) as e:
             if isinstance(e, PrinterConfigError):
