@@ -93,17 +93,20 @@ class SerialTransport(Transport):
             raise PrinterUnavailable(
                 f"cannot open serial port {self.address.path}: {reason}"
             ) from e
-        self._printer.device.write_timeout = WRITE_TIMEOUT_S
 
     def write(self, data: bytes) -> None:
         import serial
 
+        # pyserial's write timeout covers the whole write: allow for the line speed (a raster
+        # ticket of 68 kB takes 71 s at 9600 baud, 6 s at 115200), plus the usual margin.
+        seconds = len(data) * 10 / self.address.baudrate
+        self._printer.device.write_timeout = WRITE_TIMEOUT_S + 1.5 * seconds
         try:
             self._printer._raw(data)
         except serial.SerialTimeoutException as e:
             raise PrinterUnavailable(
                 f"the printer at {self.address.path} stopped taking data (flow control held "
-                f"for {WRITE_TIMEOUT_S:.0f} s)"
+                f"for {self._printer.device.write_timeout:.0f} s)"
             ) from e
         except (OSError, serial.SerialException) as e:
             raise PrinterUnavailable(f"could not write to {self.address.path}: {e}") from e
