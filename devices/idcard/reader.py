@@ -228,6 +228,7 @@ class CardReader:
         try:
             return parse_card_text(text, photo)
         except CardDataError as exc:
+            self._gave_up = True
             raise CardReadError(f"the card's data could not be decoded: {exc}") from exc
 
     def _sleep(self, seconds: float) -> bool:

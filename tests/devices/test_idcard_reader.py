@@ -329,3 +329,22 @@ def test_cli_watch_prints_a_line_per_presentation(sim: ReaderSimulator) -> None:
     names = [json.loads(line)["name"] for line in out.splitlines()]
     assert names == ["马𠮷花", "马小兵"]
     assert "Traceback" not in err
+
+
+def test_undecodable_card_is_an_error_until_removed(tmp_path: Path) -> None:
+    # A reader that keeps reporting the card (one that halts the chip after a read says
+    # "no card" at once, which looks the same as taking the card away).
+    odd = resident("王五", "110101194501020011")[:248] + "Q".encode("utf-16-le") + bytes(6)
+    with ReaderSimulator(str(tmp_path / "odd"), halt_after_read=False) as sim:
+        reader = CardReader(str(tmp_path / "odd"), poll_interval=0.05)
+        sim.present_raw(odd, PHOTO)
+        with pytest.raises(CardReadError, match="card type"):
+            reader.read_card(timeout=2)
+        reads = sim.commands["read"]
+        assert reader.read_card(timeout=0.3) is None
+        assert reader.status.state is DeviceState.ERROR
+        assert sim.commands["read"] == reads
+        sim.remove()
+        assert reader.read_card(timeout=0.3) is None
+        assert reader.status.state is DeviceState.READY
+        reader.close()
