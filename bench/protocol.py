@@ -196,6 +196,21 @@ def open_loop(broker: Broker, rate: float, seconds: float) -> tuple[list[float],
         req.close()
 
 
+def server_runs(hall: Path, tmp: Path, autosave: int, seconds: float, rate: float,
+                latency_s: float) -> dict[str, Any]:
+    with Broker.start(hall, autosave_changes=autosave) as broker:
+        server = ServerProcess(broker, tmp / f"data-{autosave}", hall).start()
+        try:
+            closed_loop(broker, 2, 0.5)  # warm up
+            n1, t1 = closed_loop(broker, 1, seconds)
+            n10, t10 = closed_loop(broker, 10, seconds)
+            lat, lost = open_loop(broker, rate, latency_s)
+        finally:
+            server.close()
+    return {"thr1": n1 / t1, "n1": n1, "thr10": n10 / t10, "n10": n10, "lat": lat,
+            "lost": lost}
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="./qms bench protocol", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -204,35 +219,34 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--quick", action="store_true", help="short runs (smoke test)")
     args = ap.parse_args(argv)
     seconds = 1.0 if args.quick else args.seconds
+    latency_s = 2.0 if args.quick else 10.0
     tmp = Path(tempfile.mkdtemp(prefix="qms-bench-"))
     hall = bench_hall(tmp)
     with Broker.start(hall) as broker:
         rtt = broker_round_trip(broker, 200 if args.quick else 1000)
-        sync = fsync_cost(tmp, 50 if args.quick else 200)
-        base = statistics.median(rtt) + statistics.median(sync)
-        server = ServerProcess(broker, tmp / "data", hall).start()
-        try:
-            closed_loop(broker, 2, 0.5)  # warm up
-            n1, t1 = closed_loop(broker, 1, seconds)
-            n10, t10 = closed_loop(broker, 10, seconds)
-            lat, lost = open_loop(broker, args.rate, 2.0 if args.quick else 10.0)
-        finally:
-            server.close()
+    sync = fsync_cost(tmp, 50 if args.quick else 200)
+    base = statistics.median(rtt) + statistics.median(sync)
+    # The hall's broker saves its database after every change (provisioning's default,
+    # so queued requests survive a broker crash); --autosave-changes 100 trades that
+    # for throughput. Both are measured: the second shows the server's own capacity.
+    runs = {n: server_runs(hall, tmp, n, seconds, args.rate, latency_s) for n in (1, 100)}
     ms = 1000.0
-    p50, p99 = pct(lat, 50) * ms, pct(lat, 99) * ms
     print("\n== ./qms bench protocol ==")
     print(f"baseline  broker QoS1 round trip  p50 {statistics.median(rtt) * ms:7.3f} ms"
           f"   p99 {pct(rtt, 99) * ms:7.3f} ms   (n={len(rtt)})")
     print(f"baseline  fsync 4 KiB             p50 {statistics.median(sync) * ms:7.3f} ms"
           f"   p99 {pct(sync, 99) * ms:7.3f} ms   (n={len(sync)})")
     print(f"baseline  round trip + fsync      {base * ms:7.3f} ms")
-    thr1, thr10 = n1 / t1, n10 / t10
-    print(f"throughput  1 client   {thr1:8.0f} durable issues/s  ({n1} in {t1:.1f} s)")
-    print(f"throughput 10 clients  {thr10:8.0f} durable issues/s  ({n10} in {t10:.1f} s)"
-          f"   target >= 1000: {'MET' if thr10 >= 1000 else 'NOT MET'}")
-    print(f"latency at {args.rate:.0f}/s      p50 {p50:7.3f} ms   p99 {p99:7.3f} ms"
-          f"   (n={len(lat)}, unanswered {lost})")
-    ratio = p99 / (base * ms)
-    print(f"p99 / (round trip + fsync) = {ratio:.2f}   target <= 3: "
-          f"{'MET' if ratio <= 3 else 'NOT MET'}")
+    for n, r in runs.items():
+        label = "broker saves after every change (hall default)" if n == 1 else \
+            f"broker saves after {n} changes (--autosave-changes {n})"
+        p50, p99 = pct(r["lat"], 50) * ms, pct(r["lat"], 99) * ms
+        ratio = p99 / (base * ms)
+        print(f"-- {label}")
+        print(f"   throughput  1 client   {r['thr1']:7.0f} durable issues/s  ({r['n1']})")
+        print(f"   throughput 10 clients  {r['thr10']:7.0f} durable issues/s  ({r['n10']})"
+              f"   target >= 1000: {'MET' if r['thr10'] >= 1000 else 'NOT MET'}")
+        print(f"   latency at {args.rate:.0f}/s  p50 {p50:6.3f} ms  p99 {p99:6.3f} ms"
+              f"  (n={len(r['lat'])}, unanswered {r['lost']})"
+              f"  p99/(rtt+fsync) {ratio:.2f}  target <= 3: {'MET' if ratio <= 3 else 'NOT MET'}")
     return 0

@@ -104,6 +104,14 @@ class Device:
     camera: int | None = None
     printer: str | None = None
     printer_encoding: str = "gb18030"
+    # Read and checked by devices.printer.settings.PrinterSettings.from_config;
+    # None means the printer module's default.
+    printer_paper_mm: int | None = None
+    printer_qr_base: str | None = None
+    printer_confirm: str | None = None
+    printer_font: str | None = None
+    printer_status_timeout_s: float | None = None
+    printer_print_timeout_s: float | None = None
 
     @property
     def role(self) -> str:
@@ -341,8 +349,10 @@ def parse_hall(data: Mapping[str, Any], path: str | Path = "<hall config>") -> H
     for i, raw in enumerate(r.array(data.get("devices", []), "devices")):
         k = f"devices[{i}]"
         d = r.table(raw, k)
-        allowed = {"id", "idcard_port", "scanner_port", "camera", "printer", "printer_encoding"}
-        r.no_extra(d, k, allowed)
+        texts = ("idcard_port", "scanner_port", "printer", "printer_encoding",
+                 "printer_qr_base", "printer_confirm", "printer_font")
+        timeouts = ("printer_status_timeout_s", "printer_print_timeout_s")
+        r.no_extra(d, k, {"id", "camera", "printer_paper_mm", *texts, *timeouts})
         did = r.string(r.required(d, k, "id"), f"{k}.id", DEVICE_ID_RE)
         if did == "server":
             raise r.fail(f"{k}.id", "the server is implicit; do not list it")
@@ -352,8 +362,12 @@ def parse_hall(data: Mapping[str, Any], path: str | Path = "<hall config>") -> H
             c.id for c in counters
         }:
             raise r.fail(f"{k}.id", f"{did!r} names no counter of this hall")
-        opt = {key: r.string(d[key], f"{k}.{key}") for key in
-               ("idcard_port", "scanner_port", "printer", "printer_encoding") if key in d}
+        opt: dict[str, Any] = {key: r.string(d[key], f"{k}.{key}") for key in texts if key in d}
+        opt.update({key: r.number(d[key], f"{k}.{key}", 0.05, 120) for key in timeouts
+                    if key in d})
+        if "printer_paper_mm" in d:
+            opt["printer_paper_mm"] = r.integer(d["printer_paper_mm"], f"{k}.printer_paper_mm",
+                                                40, 120)
         camera = r.integer(d["camera"], f"{k}.camera", 0, 64) if "camera" in d else None
         devices.append(Device(id=did, camera=camera, **opt))
 

@@ -38,6 +38,7 @@ log = logging.getLogger("queue_server")
 BATCH_MAX = 256
 REFRESH_S = 60.0  # public snapshot republished this often, so the portal sees a live hall
 STATE_COALESCE_S = 0.1
+SLOW_BATCH_S = 0.1  # logged: a resident waits on every request of a slow batch
 
 
 def new_code() -> str:
@@ -208,8 +209,10 @@ class QueueServer:
         if now.date() != self._day:
             self._new_day(now.date())
         ctx = Context(now, new_code)
+        t0 = time.perf_counter()
         items = [self._prepare(m) for m in batch]
         seen: dict[tuple[str, str], _Pending] = {}
+        t_work = t0
         try:
             with self.store.transaction():
                 for p in items:
@@ -234,6 +237,7 @@ class QueueServer:
                         state=self.engine.state, reply=p.reply,
                     )
                     seen[key] = p
+                t_work = time.perf_counter()
         except Exception:
             log.exception("could not commit a batch of %d requests; reloading state", len(items))
             self.engine = self._load_engine()
@@ -241,7 +245,13 @@ class QueueServer:
                 p.outcome = None
                 p.reply = {"id": p.request_id, "ok": False,
                            "error": Refusal("INTERNAL").as_error()}
+        t_commit = time.perf_counter()
         self._after_commit(items, now)
+        t_end = time.perf_counter()
+        if t_end - t0 > SLOW_BATCH_S:
+            log.warning("slow batch of %d requests: %.0f ms work, %.0f ms commit, %.0f ms"
+                        " publish", len(items), (t_work - t0) * 1000,
+                        (t_commit - t_work) * 1000, (t_end - t_commit) * 1000)
 
     def _prepare(self, msg: mqtt.MQTTMessage) -> _Pending:
         p = _Pending(msg)

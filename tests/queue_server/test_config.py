@@ -74,3 +74,19 @@ def test_server_refuses_a_bad_config_with_one_clear_line(tmp_path: Path) -> None
                        capture_output=True, text=True, cwd=REPO, timeout=30)
     assert r.returncode == 2
     assert "services[0].daily_cap" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_printer_settings_reach_the_printer_module(tmp_path: Path) -> None:
+    from devices.printer.settings import PrinterSettings
+
+    text = BASE.replace('printer = "serial:/dev/qms-printer"', 'printer = "serial:/dev/qms-printer"'
+                        '\nprinter_qr_base = "https://zw.example.gov.cn/t/"\nprinter_paper_mm = 58'
+                        '\nprinter_status_timeout_s = 0.5', 1)
+    hall = load_hall(_write(tmp_path, text))
+    settings = PrinterSettings.from_config(hall.device("kiosk-1"))
+    assert settings.qr_base == "https://zw.example.gov.cn/t/"
+    assert settings.paper_mm == 58 and settings.status_timeout_s == 0.5
+    bad = BASE.replace('printer = "serial:/dev/qms-printer"',
+                       'printer = "serial:/dev/qms-printer"\nprinter_paper_mm = "wide"', 1)
+    with pytest.raises(ConfigError, match="printer_paper_mm"):
+        load_hall(_write(tmp_path, bad))

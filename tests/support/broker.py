@@ -264,7 +264,8 @@ class Broker:
 
     @classmethod
     def start(cls, hall_config_path: str | Path = DEMO_HALL,
-              workdir: str | Path | None = None, *, bind_client_ids: bool = True) -> Broker:
+              workdir: str | Path | None = None, *, bind_client_ids: bool = True,
+              autosave_changes: int = 1) -> Broker:
         """Provision `hall_config_path` into a fresh directory (or `workdir`) and start it.
 
         The default directory is under /tmp and world-traversable, because Mosquitto
@@ -287,7 +288,8 @@ class Broker:
             # Another process may take the free port before Mosquitto binds it.
             for _ in range(5):
                 files = provision_hall(hall, workdir, BrokerAddress(HOST, free_port()),
-                                       bind_client_ids=bind_client_ids)
+                                       bind_client_ids=bind_client_ids,
+                                       autosave_changes=autosave_changes)
                 if files.warnings and os.geteuid() == 0:
                     raise BrokerError("; ".join(files.warnings))
                 broker = cls(hall, files, owns_dir, bind_client_ids)
