@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import heapq
 import json
+import os
 import random
 import sys
 import tempfile
@@ -28,6 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from demo.parts import DemoContext, parts  # noqa: E402
 from queue_server.client import RequestClient  # noqa: E402
 from queue_server.config import ConfigError, Hall, load_hall  # noqa: E402
 from queue_server.idnumber import check_char  # noqa: E402
@@ -53,8 +55,12 @@ class _Step:
 
 
 class Morning:
-    def __init__(self, hall: Hall, broker: Broker, speed: float, seed: int) -> None:
+    def __init__(self, hall: Hall, broker: Broker, speed: float, seed: int,
+                 reserved: set[str] | None = None) -> None:
         self.hall, self.broker, self.speed = hall, broker, speed
+        self.reserved = reserved or set()
+        self.kiosks = [d.id for d in hall.devices
+                       if d.role == "kiosk" and d.id not in self.reserved]
         self.rnd = random.Random(seed)
         self.steps: list[_Step] = []
         self.seq = 0
@@ -65,7 +71,6 @@ class Morning:
         self.waits: list[float] = []
         self.issued_at: dict[str, float] = {}
         self.counts = {"issued": 0, "served": 0, "no_show": 0, "transferred": 0, "rated": 0}
-        self.lock = threading.Lock()
 
     # ------------------------------------------------------------ plumbing
     def client(self, device: str) -> RequestClient:
@@ -82,9 +87,8 @@ class Morning:
     def clock(self) -> str:
         return f"{int(self.now) // 60:02d}:{int(self.now) % 60:02d}"
 
-    def say(self, text: str) -> None:
-        with self.lock:
-            print(f"  {self.clock()}  {text}", flush=True)
+    def say(self, text: str) -> None:  # replaced by main() to share the demo's printer
+        print(f"  {self.clock()}  {text}", flush=True)
 
     def run(self) -> None:
         while self.steps:
@@ -112,7 +116,9 @@ class Morning:
             self.at(MORNING[0] + 40, lambda: self.check_in(booking["code"]))
 
     def arrive(self, service: str) -> None:
-        kiosk = self.rnd.choice(["kiosk-1", "kiosk-2"])
+        if not self.kiosks:
+            return
+        kiosk = self.rnd.choice(self.kiosks)
         payload: dict[str, Any] = {"service": service, "source": "walk_in"}
         how = "touch"
         if self.rnd.random() < 0.4:
@@ -134,27 +140,30 @@ class Morning:
                  f" - 前面还有{t['ahead']}人")
 
     def check_in(self, code: str) -> None:
-        reply = self.client("kiosk-1").request("checkin", {"code": code})
+        if not self.kiosks:
+            return
+        reply = self.client(self.kiosks[0]).request("checkin", {"code": code})
         if reply["ok"]:
             t = reply["ticket"]
             self.counts["issued"] += 1
             self.issued_at[t["number"]] = self.now
-            self.say(f"kiosk-1: booking checked in -> {t['number']} [预约, priority]")
+            self.say(f"{self.kiosks[0]}: booking checked in -> {t['number']} [预约, priority]")
         else:
-            self.say(f"kiosk-1: booking refused: {reply['error']['message']}")
+            self.say(f"{self.kiosks[0]}: booking refused: {reply['error']['message']}")
 
     # ------------------------------------------------------------ clerks
     def open_counters(self) -> None:
         for c in self.hall.counters:
             device = f"counter-{c.id}"
-            if device not in self.hall.device_ids:
+            if device not in self.hall.device_ids or device in self.reserved:
                 continue
             self.client(device).request("open")
             self.busy[c.id] = None
             self.at(MORNING[0] + 0.5 + self.rnd.random(), lambda cid=c.id: self.call(cid))
         self.say(f"{len(self.busy)} counters open")
-        first = next(iter(self.busy))
-        self.at(10 * 60, lambda: self.pause(first))
+        if self.busy:
+            first = next(iter(self.busy))
+            self.at(10 * 60, lambda: self.pause(first))
 
     def pause(self, cid: str) -> None:
         self.busy[cid] = "paused"
@@ -252,8 +261,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--speed", type=float, default=300.0,
                     help="hall minutes per real minute (300: the morning in ~42 s)")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--no-script", action="store_true",
+                    help="no scripted morning: just the hall and its UIs")
+    ap.add_argument("--headless", action="store_true", help="start no UI even with a display")
     ap.add_argument("--stay", action="store_true",
-                    help="keep broker and server running afterwards (Ctrl-C to stop)")
+                    help="keep everything running after the morning (Ctrl-C to stop)")
     args = ap.parse_args(argv)
     try:
         hall = load_hall(args.config)
@@ -261,28 +273,41 @@ def main(argv: list[str] | None = None) -> int:
         print(f"demo: {e}", file=sys.stderr)
         return 2
     data = Path(tempfile.mkdtemp(prefix="qms-demo-data-"))
+    run_dir = Path(tempfile.mkdtemp(prefix="qms-demo-run-"))
+    gui = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and \
+        not args.headless
     print(f"== {hall.name} ({hall.id}) ==")
+    lock = threading.Lock()
+
+    def say(text: str) -> None:
+        with lock:
+            print(f"  {text}", flush=True)
+
     with Broker.start(args.config) as broker:
         server = ServerProcess(broker, data, Path(args.config)).start()
         print(f"broker on {broker.address} (config {broker.dir}), server data in {data}")
-        print(f"a scripted morning 08:30-12:00 at {args.speed:g}x:\n")
-        morning = Morning(hall, broker, args.speed, args.seed)
-        board = listen_calls(hall, broker, morning.say)
+        ctx = DemoContext(hall, Path(args.config), broker, data, run_dir, say, gui)
+        morning: Morning | None = None
+        board = None
         try:
-            morning.open_counters()
-            morning.plan_arrivals()
-            morning.run()
-            waits = sorted(morning.waits)
-            print("\n== the morning in figures ==")
-            print("  " + ", ".join(f"{k} {v}" for k, v in morning.counts.items()))
-            if waits:
-                print(f"  wait until called: median {waits[len(waits) // 2]:.0f} min,"
-                      f" longest {waits[-1]:.0f} min")
-            snap = morning.client("kiosk-1").request("lookup", {"number": "A001"})
-            if snap["ok"]:
-                print(f"  A001 is now: {snap['ticket']['status']}")
-            if args.stay:
-                print(f"\nstill running. Watch the hall with:\n  mosquitto_sub -h 127.0.0.1"
+            for part in parts():
+                part.start(ctx)
+            if not gui:
+                print("(no display: the UIs are not started; run under X or with"
+                      " xvfb-run to see them)")
+            stay = args.stay or (gui and ctx.processes)
+            if not args.no_script:
+                print(f"a scripted morning 08:30-12:00 at {args.speed:g}x"
+                      f" (logs of the parts in {run_dir}):\n")
+                morning = Morning(hall, broker, args.speed, args.seed, ctx.reserved)
+                morning.say = lambda text, m=morning: say(f"{m.clock()}  {text}")  # type: ignore[method-assign]
+                board = listen_calls(hall, broker, morning.say)
+                morning.open_counters()
+                morning.plan_arrivals()
+                morning.run()
+                report(morning)
+            if stay or args.no_script:
+                print(f"\nthe hall is running. Watch it with:\n  mosquitto_sub -h 127.0.0.1"
                       f" -p {broker.port} -u display-1 -P {broker.password('display-1')}"
                       f" -t 'qms/{hall.id}/#' -v\nCtrl-C to stop.")
                 while True:
@@ -290,11 +315,23 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             pass
         finally:
-            board.disconnect()
-            board.loop_stop()
-            morning.close()
+            if board is not None:
+                board.disconnect()
+                board.loop_stop()
+            if morning is not None:
+                morning.close()
+            ctx.stop_all()
             server.close()
     return 0
+
+
+def report(morning: Morning) -> None:
+    waits = sorted(morning.waits)
+    print("\n== the morning in figures ==")
+    print("  " + ", ".join(f"{k} {v}" for k, v in morning.counts.items()))
+    if waits:
+        print(f"  wait until called: median {waits[len(waits) // 2]:.0f} min,"
+              f" longest {waits[-1]:.0f} min")
 
 
 if __name__ == "__main__":

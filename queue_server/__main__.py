@@ -1,8 +1,12 @@
-"""python -m queue_server --config HALL.toml --data DIR --broker HOST:PORT --credentials FILE"""
+"""python -m queue_server --config HALL.toml --data DIR --broker HOST:PORT --credentials FILE
+
+Other tools on the same data: `python -m queue_server SUBCOMMAND ...` (see SUBCOMMANDS).
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import signal
 import sys
@@ -13,10 +17,30 @@ from .mqtt import QueueServer
 from .mqttlink import BrokerAddress, CredentialsError, load_password
 from .store import Store
 
+# name -> module with main(argv) -> int; a module that does not exist yet says so.
+SUBCOMMANDS = {
+    "restore": "queue_server.backup",  # put an online backup back (installing issue)
+    "report": "queue_server.reports",  # daily figures for supervisors (reports issue)
+}
+
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m queue_server",
-                                 description="The hall's queue server (MQTT + SQLite).")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(SUBCOMMANDS[argv[0]])
+        except ModuleNotFoundError:
+            print(f"queue_server: {argv[0]} is not built yet", file=sys.stderr)
+            return 2
+        return int(module.main(argv[1:]) or 0)
+    return serve(argv)
+
+
+def serve(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m queue_server",
+        description="The hall's queue server (MQTT + SQLite). Also: python -m queue_server "
+        + " | ".join(SUBCOMMANDS) + " ...")
     ap.add_argument("--config", required=True, help="hall config, e.g. assets/halls/demo.toml")
     ap.add_argument("--data", required=True, help="data directory (SQLite database lives here)")
     ap.add_argument("--broker", default="127.0.0.1:1883", help="HOST:PORT of the hall's broker")
