@@ -24,6 +24,24 @@ DEVICE_ID_RE = re.compile(r"^(server|portal|bridge|(kiosk|counter|display)-[a-z0
 SPAN_RE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 
 
+# Tables that belong to one part each. The part parses its own with
+# `hall.reader()` (errors name the file and key) when it starts, e.g.
+# `BackupSettings.from_hall(hall)`; this module only keeps them.
+EXTENSION_SECTIONS = frozenset({
+    "backup",  # queue_server/backup.py: schedule, retention
+    "appointments",  # booking slots, quotas, horizon (online issue)
+    "sms",  # notifier gateway and templates (online issue)
+    "estimate",  # learned wait estimate settings (online issue)
+    "display",  # boards: notice text, layout (boards issue)
+    "voice",  # spoken calls: volume, repeats, voice (boards issue)
+    "counter",  # counter terminal / rating pad settings (counter issue)
+    "reports",  # SLA and report settings (reports issue)
+    "filing",  # self-service filing: catalogue path, document limits (filing issue)
+    "portal",  # public web: base URL (online issue)
+    "tls",  # broker TLS listener (installing issue)
+})
+
+
 class ConfigError(ValueError):
     """A hall config that cannot be used; str() says file, key and problem."""
 
@@ -144,7 +162,17 @@ class Hall:
     devices: tuple[Device, ...]
     kiosk: KioskSettings = field(default_factory=KioskSettings)
     rating: RatingPolicy = field(default_factory=RatingPolicy)
+    sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     path: str = ""
+
+    def section(self, name: str) -> Mapping[str, Any]:
+        """A part's own table (see EXTENSION_SECTIONS), {} when the file has none."""
+        assert name in EXTENSION_SECTIONS, name
+        return self.sections.get(name, {})
+
+    def reader(self) -> Reader:
+        """Checks for a part's own section, with errors that name this file."""
+        return Reader(self.path)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -183,7 +211,7 @@ class Hall:
 # --------------------------------------------------------------------------- parsing
 
 
-class _Reader:
+class Reader:
     """Walks a TOML table, remembering the key path for error messages."""
 
     def __init__(self, path: str | Path) -> None:
@@ -265,8 +293,9 @@ class _Reader:
 
 
 def parse_hall(data: Mapping[str, Any], path: str | Path = "<hall config>") -> Hall:
-    r = _Reader(path)
-    r.no_extra(data, "", {"hall", "hours", "services", "counters", "devices", "kiosk", "rating"})
+    r = Reader(path)
+    r.no_extra(data, "", {"hall", "hours", "services", "counters", "devices", "kiosk", "rating",
+                          *EXTENSION_SECTIONS})
 
     h = r.table(r.required(data, "", "hall"), "hall")
     r.no_extra(h, "hall", {"id", "name", "timezone", "elder_age"})
@@ -402,6 +431,7 @@ def parse_hall(data: Mapping[str, Any], path: str | Path = "<hall config>") -> H
             reasons=reasons,
         )
 
+    sections = {name: r.table(data[name], name) for name in EXTENSION_SECTIONS if name in data}
     return Hall(
         id=hall_id,
         name=name,
@@ -413,6 +443,7 @@ def parse_hall(data: Mapping[str, Any], path: str | Path = "<hall config>") -> H
         devices=tuple(devices),
         kiosk=kiosk,
         rating=rating,
+        sections=sections,
         path=str(path),
     )
 

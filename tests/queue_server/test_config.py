@@ -90,3 +90,14 @@ def test_printer_settings_reach_the_printer_module(tmp_path: Path) -> None:
                        'printer = "serial:/dev/qms-printer"\nprinter_paper_mm = "wide"', 1)
     with pytest.raises(ConfigError, match="printer_paper_mm"):
         load_hall(_write(tmp_path, bad))
+
+
+def test_extension_sections_are_kept_for_their_part(tmp_path: Path) -> None:
+    hall = load_hall(_write(tmp_path, BASE + '\n[backup]\nevery_minutes = 30\n'))
+    assert hall.section("backup") == {"every_minutes": 30}
+    assert hall.section("sms") == {}
+    with pytest.raises(ConfigError) as err:
+        hall.reader().integer(-1, "backup.every_minutes", 1, 1440)
+    assert str(err.value).startswith(str(tmp_path))
+    with pytest.raises(ConfigError, match="unknown key"):
+        load_hall(_write(tmp_path, BASE + '\n[bakup]\nevery_minutes = 30\n'))
