@@ -61,6 +61,7 @@ class RequestClient:
         self._cond = threading.Condition()
         self._connected = threading.Event()
         self._user_on_connect = on_connect
+        self._watches: list[tuple[str, int]] = []
         # The contract binds the MQTT client id to the device id (the broker enforces
         # it): one connection per device, so a process shares one RequestClient.
         self.client = mqttlink.make_client(hall, device, password, will=will)
@@ -102,7 +103,7 @@ class RequestClient:
         if not mqttlink.reason_ok(rc):
             log.error("%s: broker refused the connection: %s", self.device, rc)
             return
-        client.subscribe(self.reply_topic, qos=1)
+        client.subscribe([(self.reply_topic, 1), *self._watches])
         if self._will:
             client.publish(self.topics.status(self.device), b"online", 1, retain=True)
         self._connected.set()
@@ -128,6 +129,23 @@ class RequestClient:
             if rid in self._pending and self._pending[rid] is None:
                 self._pending[rid] = reply
                 self._cond.notify_all()
+
+    def watch(self, topic_filter: str,
+              callback: Callable[[str, bytes, bool], None], qos: int = 1) -> None:
+        """Receive messages on `topic_filter` as callback(topic, payload, retained), on
+        paho's thread; the subscription is made again after every reconnect, so
+        retained state arrives anew (a board shows the truth after a broker restart)."""
+
+        def deliver(client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+            try:
+                callback(msg.topic, msg.payload, bool(msg.retain))
+            except Exception:  # a bad handler must not end paho's loop
+                log.exception("%s: handler for %s failed", self.device, msg.topic)
+
+        self.client.message_callback_add(topic_filter, deliver)
+        self._watches.append((topic_filter, qos))
+        if self._connected.is_set():
+            self.client.subscribe(topic_filter, qos=qos)
 
     # ---------------------------------------------------------------- requests
 
