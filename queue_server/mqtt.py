@@ -142,14 +142,6 @@ class QueueServer:
         self.client.loop_stop()
         self.store.close()
 
-    def serve_forever(self) -> None:
-        self.start()
-        try:
-            while not self._stop.is_set():
-                time.sleep(0.5)
-        finally:
-            self.stop()
-
     # ---------------------------------------------------------- paho callbacks (network thread)
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: Any,

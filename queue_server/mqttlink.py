@@ -89,7 +89,7 @@ def make_client(
     password: str,
     *,
     clean_start: bool = True,
-    session_expiry_s: int = 0,
+    session_expiry_s: int | None = None,
     will: bool = True,
     client_id: str | None = None,
     manual_ack: bool = False,
@@ -113,12 +113,16 @@ def make_client(
     client.max_inflight_messages_set(100)
     if will:
         client.will_set(status_topic(hall, device), b"offline", qos=1, retain=True)
-    client._qms_connect_props = connect_properties(clean_start, session_expiry_s)  # type: ignore[attr-defined]
+    if session_expiry_s is None:
+        # A resumed session with expiry 0 ends at the first disconnect: what was queued
+        # for the device while it was away would be lost, so default to a long one.
+        session_expiry_s = 0 if clean_start else SESSION_EXPIRY_S
+    client._qms_connect_props = connect_properties(session_expiry_s)  # type: ignore[attr-defined]
     client._qms_clean_start = clean_start  # type: ignore[attr-defined]
     return client
 
 
-def connect_properties(clean_start: bool, session_expiry_s: int) -> Properties:
+def connect_properties(session_expiry_s: int) -> Properties:
     props = Properties(PacketTypes.CONNECT)
     if session_expiry_s:
         props.SessionExpiryInterval = session_expiry_s
