@@ -227,7 +227,10 @@ class Morning:
         payload: dict[str, Any] = {"number": number, "level": level}
         if level <= self.hall.rating.reason_required_at_or_below:
             payload["reason"] = self.rnd.choice(self.hall.rating.reasons)
-        reply = self.client(f"counter-{cid}").request("rate", payload)
+        pad = f"pad-{cid}"  # the resident rates on the window's pad, never the clerk
+        if pad not in self.hall.device_ids or pad in self.reserved:
+            return
+        reply = self.client(pad).request("rate", payload)
         if reply["ok"]:
             self.counts["rated"] += 1
             if level <= self.hall.rating.reason_required_at_or_below:

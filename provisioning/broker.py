@@ -140,7 +140,8 @@ def device_acl(hall_id: str, device: str) -> tuple[list[str], list[str]]:
     role = device.split("-", 1)[0]
     if device == SERVER_DEVICE:
         return [f"{root}/#"], [f"{root}/cmd/#", f"{root}/status/#"]
-    if role in ("kiosk", "counter") or device == "portal":
+    # pad-<c>: the rating pad of counter <c>, facing the resident (docs/protocol-extensions.md)
+    if role in ("kiosk", "counter", "pad") or device == "portal":
         return (
             [f"{root}/cmd/{device}/#", *own_status],
             [f"{root}/reply/{device}", f"{root}/reply/{device}/#",

@@ -21,6 +21,7 @@ from .store import Store
 SUBCOMMANDS = {
     "restore": "queue_server.backup",  # put an online backup back (installing issue)
     "report": "queue_server.reports",  # daily figures for supervisors (reports issue)
+    "followups": "queue_server.followups",  # bad ratings to follow up (counter issue)
 }
 
 

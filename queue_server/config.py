@@ -20,7 +20,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HALL_ID_RE = re.compile(r"^[a-z0-9-]{1,32}$")
 COUNTER_ID_RE = re.compile(r"^[a-z0-9-]{1,16}$")
 SERVICE_CODE_RE = re.compile(r"^[A-Z]$")
-DEVICE_ID_RE = re.compile(r"^(server|portal|bridge|(kiosk|counter|display)-[a-z0-9-]{1,16})$")
+DEVICE_ID_RE = re.compile(r"^(server|portal|bridge|(kiosk|counter|pad|display)-[a-z0-9-]{1,16})$")
 SPAN_RE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 
 
@@ -387,7 +387,7 @@ def parse_hall(data: Mapping[str, Any], path: str | Path = "<hall config>") -> H
             raise r.fail(f"{k}.id", "the server is implicit; do not list it")
         if any(x.id == did for x in devices):
             raise r.fail(f"{k}.id", f"device {did!r} is listed twice")
-        if did.startswith("counter-") and did.removeprefix("counter-") not in {
+        if did.startswith(("counter-", "pad-")) and did.split("-", 1)[1] not in {
             c.id for c in counters
         }:
             raise r.fail(f"{k}.id", f"{did!r} names no counter of this hall")

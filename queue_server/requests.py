@@ -28,8 +28,10 @@ MAX_TEXT = 500
 KIOSK_OPS = {"issue", "checkin", "lookup"}
 COUNTER_OPS = {
     "open", "close", "call_next", "recall", "start", "skip", "requeue", "transfer", "finish",
-    "pause", "resume", "rate",
+    "pause", "resume", "no_shows",
 }
+# The rating pad (`pad-<counter>`, facing the resident) rates; the clerk's terminal may not.
+PAD_OPS = {"rate"}
 PORTAL_OPS = {"book", "cancel", "lookup"}
 
 
@@ -94,11 +96,13 @@ def _parse_fields(device: str, op: str, f: _Fields, rid: str, secret: bytes, tod
         allowed = KIOSK_OPS
     elif role == "counter":
         allowed = COUNTER_OPS
+    elif role == "pad":
+        allowed = PAD_OPS
     elif device == "portal":
         allowed = PORTAL_OPS
     else:
         allowed = set()
-    if op not in KIOSK_OPS | COUNTER_OPS | PORTAL_OPS:
+    if op not in KIOSK_OPS | COUNTER_OPS | PAD_OPS | PORTAL_OPS:
         raise BadRequest(f"unknown op {op!r}")
     if op not in allowed:
         raise Refusal("FORBIDDEN", f"{device} may not {op}")
@@ -183,10 +187,11 @@ def _command(device: str, op: str, f: _Fields, secret: bytes, today: date,
     if op == "cancel":
         return c.Cancel(f.text("code", required=True, limit=64) or "")
 
-    counter = device.removeprefix("counter-")
+    counter = device.split("-", 1)[1]  # counter-<c> or pad-<c>: acts for counter <c> only
     simple: dict[str, type[c.CounterCommand]] = {
         "open": c.Open, "close": c.Close, "call_next": c.CallNext, "recall": c.Recall,
         "start": c.Start, "skip": c.Skip, "finish": c.Finish, "resume": c.Resume,
+        "no_shows": c.NoShows,
     }
     if op in simple:
         return simple[op](counter)

@@ -282,6 +282,14 @@ class Store:
                 s.counters[cid].count(today, **({"served": n} if status == "done" else
                                                {"no_show": n}))
 
+        # what each counter's rating pad rates: its latest served ticket of today
+        for cid, tid in self.db.execute(
+            "SELECT counter, id FROM tickets t WHERE status = 'done' AND day = ?"
+            " AND finished_at = (SELECT MAX(finished_at) FROM tickets u WHERE u.status = 'done'"
+            " AND u.day = t.day AND u.counter = t.counter)", [today.isoformat()],
+        ):
+            if cid in s.counters and tid in s.tickets:
+                s.counters[cid].last_served = tid
         for r in self.db.query(
             "SELECT * FROM appointments WHERE status = 'booked' OR slot_end >= ?", [since]
         ):
@@ -315,6 +323,54 @@ class Store:
         last = self.db.execute("SELECT MAX(at) FROM events").fetchone()[0]
         s.last_at = _dt(last)
         return s
+
+    # ---------------------------------------------------------------- follow-ups
+
+    def follow_ups(self, *, include_handled: bool = False) -> list[dict[str, Any]]:
+        """Bad ratings flagged for follow-up (差评回访), the earliest due first."""
+        where = "follow_up_due IS NOT NULL" + ("" if include_handled else
+                                               " AND handled_at IS NULL")
+        return list(self.db.query(
+            "SELECT r.*, t.day AS day, t.service AS service FROM ratings r"
+            f" LEFT JOIN tickets t ON t.id = r.ticket WHERE {where}"
+            " ORDER BY follow_up_due, r.ticket"))
+
+    def handle_follow_up(self, number: str, note: str, at: datetime, *, by: str,
+                         day: date | None = None) -> dict[str, Any]:
+        """Mark the follow-up of ticket `number`'s bad rating handled, with the audit event.
+
+        Safe while the server runs: the server writes a rating row only once, when it is
+        made, and never reads handled_at back into its rules. Raises LookupError with an
+        English sentence when there is nothing (open) to mark."""
+        sql = ("SELECT r.ticket, r.handled_at, t.day FROM ratings r JOIN tickets t"
+               " ON t.id = r.ticket WHERE r.number = ? AND r.follow_up_due IS NOT NULL")
+        args: list[Any] = [number]
+        if day is not None:
+            sql += " AND t.day = ?"
+            args.append(day.isoformat())
+        rows = self.db.execute(sql + " ORDER BY t.day DESC", args).fetchall()
+        if not rows:
+            raise LookupError(f"no bad rating of ticket {number} needs a follow-up"
+                              + (f" on {day}" if day else ""))
+        open_rows = [r for r in rows if r[1] is None]
+        if not open_rows:
+            raise LookupError(f"the follow-up of ticket {number} was already marked handled")
+        if len(open_rows) > 1:
+            days = ", ".join(r[2] for r in open_rows)
+            raise LookupError(f"ticket {number} has open follow-ups on several days ({days});"
+                              " give --day")
+        ticket = open_rows[0][0]
+        with self.transaction():
+            self.db.execute("UPDATE ratings SET handled_at = ?, handled_note = ?"
+                            " WHERE ticket = ?", [_iso(at), note, ticket])
+            self.db.execute(
+                "INSERT INTO events (at, device, request_id, kind, ticket, number, counter,"
+                " appointment, data) VALUES (?,?,?,?,?,?,?,?,?)",
+                [_iso(at), by, None, "follow_up_handled", ticket, number, None, None,
+                 json.dumps({"note": note}, ensure_ascii=False)])
+        row = self.db.execute("SELECT * FROM ratings WHERE ticket = ?", [ticket])
+        cols = [d[0] for d in row.description]
+        return dict(zip(cols, row.fetchone(), strict=True))
 
     def prune_requests(self, today: date, keep_days: int = 2) -> None:
         with self.transaction():

@@ -14,9 +14,19 @@ from typing import Any
 from ..config import Hall
 from ..errors import Refusal
 from . import commands
-from .core import Context, Event, EventKind, apply, decide, find_ticket, new_state, next_for
+from .core import (
+    Context,
+    Event,
+    EventKind,
+    apply,
+    decide,
+    find_ticket,
+    new_state,
+    next_for,
+    no_shows_for,
+)
 from .model import HallState, Ticket, TicketStatus
-from .views import counter_view, public_wait, service_view, ticket_view
+from .views import counter_view, no_show_view, public_wait, service_view, ticket_view
 
 __all__ = [
     "Context", "Engine", "Event", "EventKind", "HallState", "Outcome", "Ticket", "TicketStatus",
@@ -101,6 +111,9 @@ class Engine:
             ticket = s.tickets.get(touched[-1])
         if ticket is not None:
             result["ticket"] = ticket_view(hall, s, ticket)
+        if isinstance(cmd, commands.NoShows):
+            result["no_shows"] = [no_show_view(hall, t)
+                                  for t in no_shows_for(hall, s, cmd.counter, ctx.now.date())]
         if isinstance(cmd, commands.Rate):
             r = s.ratings[events[0].ticket or 0]
             result["rating"] = {"level": r.level, "follow_up": r.follow_up_due is not None}

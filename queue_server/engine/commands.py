@@ -112,7 +112,12 @@ class Rate(CounterCommand):
     comment: str | None = None
 
 
+@dataclass(frozen=True)
+class NoShows(CounterCommand):
+    """Extension: today's no-show tickets this counter may call back (回呼); reads only."""
+
+
 Command = (
     Issue | Checkin | Lookup | Book | Cancel | Open | Close | CallNext | Recall | Start | Skip
-    | Requeue | Transfer | Finish | Pause | Resume | Rate
+    | Requeue | Transfer | Finish | Pause | Resume | Rate | NoShows
 )

@@ -373,13 +373,29 @@ def _decide_rate(hall: Hall, s: HallState, cmd: c.Rate, ctx: Context) -> list[Ev
                   data={"number": t.number, "level": cmd.level, "bad": bad})]
 
 
+def _decide_no_shows(hall: Hall, s: HallState, cmd: c.NoShows, ctx: Context) -> list[Event]:
+    return []  # a read: the result is built from the state (Engine._result)
+
+
+def no_shows_for(hall: Hall, s: HallState, cid: str, day: Any) -> list[Ticket]:
+    """Today's no-show tickets counter `cid` may call back: those of the services it
+    serves and those it skipped itself; the most recent first."""
+    conf = hall.counter(cid)
+    served = set(conf.service_codes) if conf is not None else set()
+    found = [t for t in s.tickets.values()
+             if t.status is TicketStatus.NO_SHOW and t.day == day
+             and (t.service in served or t.counter == cid)]
+    found.sort(key=lambda t: (t.finished_at or t.issued_at, t.id), reverse=True)
+    return found
+
+
 _DECIDERS: dict[type, Callable[..., Any]] = {
     c.Issue: _decide_issue, c.Checkin: _decide_checkin, c.Lookup: _decide_lookup,
     c.Book: _decide_book, c.Cancel: _decide_cancel, c.Open: _decide_open,
     c.Close: _decide_close, c.Pause: _decide_pause, c.Resume: _decide_resume,
     c.CallNext: _decide_call_next, c.Recall: _decide_recall, c.Start: _decide_start,
     c.Skip: _decide_skip, c.Finish: _decide_finish, c.Requeue: _decide_requeue,
-    c.Transfer: _decide_transfer, c.Rate: _decide_rate,
+    c.Transfer: _decide_transfer, c.Rate: _decide_rate, c.NoShows: _decide_no_shows,
 }
 
 
@@ -454,6 +470,7 @@ def apply(s: HallState, e: Event) -> None:
         t.status, t.finished_at = TicketStatus.DONE, e.at
         _leave_counter(s, t)
         s.counters[e.counter].count(e.at.date(), served=1)
+        s.counters[e.counter].last_served = t.id
         began = t.started_at or t.called_at
         if began is not None:
             times = s.service_times.setdefault(t.service, deque(maxlen=estimate.RECENT))

@@ -83,6 +83,7 @@ class Counter:
     served_day: date | None = None
     served: int = 0
     no_show: int = 0
+    last_served: int | None = None  # ticket id last finished here: what the rating pad rates
 
     def count(self, day: date, *, served: int = 0, no_show: int = 0) -> None:
         if self.served_day != day:

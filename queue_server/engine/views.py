@@ -81,6 +81,17 @@ def counter_view(hall: Hall, s: HallState, cid: str, now: datetime) -> dict[str,
             "appointment": current.appointment is not None,
         }
     same_day = ct.served_day == now.date()
+    last = s.tickets.get(ct.last_served) if ct.last_served is not None else None
+    last_served = None
+    if last is not None and last.status is TicketStatus.DONE and last.day == now.date():
+        svc = hall.service(last.service)
+        last_served = {
+            "number": last.number,
+            "service": last.service,
+            "service_name": svc.name if svc else last.service,
+            "at": iso(last.finished_at),
+            "rated": last.rated,
+        }
     return {
         "counter": cid,
         "name": conf.name,
@@ -91,6 +102,20 @@ def counter_view(hall: Hall, s: HallState, cid: str, now: datetime) -> dict[str,
         "services": list(conf.service_codes),
         "served_today": ct.served if same_day else 0,
         "no_show_today": ct.no_show if same_day else 0,
+        "last_served": last_served,
+    }
+
+
+def no_show_view(hall: Hall, t: Ticket) -> dict[str, Any]:
+    svc = hall.service(t.service)
+    return {
+        "number": t.number,
+        "service": t.service,
+        "service_name": svc.name if svc else t.service,
+        "issued_at": iso(t.issued_at),
+        "no_show_at": iso(t.finished_at),
+        "priority": t.priority,
+        "appointment": t.appointment is not None,
     }
 
 

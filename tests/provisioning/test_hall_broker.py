@@ -42,6 +42,7 @@ NOT_AUTHORIZED = 0x87
 DEMO_DEVICES = {
     "server", "kiosk-1", "kiosk-2", "portal", "bridge",
     *(f"counter-{i}" for i in range(1, 7)), *(f"display-{i}" for i in range(1, 4)),
+    *(f"pad-{i}" for i in range(1, 7)),
 }
 
 
@@ -299,13 +300,15 @@ PUBLISH = {
     "server": set(),  # all of qms/demo/#: filled in below
     "kiosk-1": {"cmd/kiosk-1/issue", "status/kiosk-1", "status/kiosk-1/printer"},
     "counter-1": {"cmd/counter-1/call_next", "status/counter-1"},
+    "pad-1": {"cmd/pad-1/rate", "status/pad-1"},
     "portal": {"cmd/portal/book", "status/portal"},
     "display-1": {"status/display-1", "status/display-1/tts"},
     "bridge": set(),
 }
 PUBLISH_PROBES = sorted(
     {t for ts in PUBLISH.values() for t in ts}
-    | {"cmd/counter-1/call_next", "cmd/kiosk-2/issue", "cmd/display-1/issue", "state/x",
+    | {"cmd/counter-1/call_next", "cmd/pad-2/rate", "cmd/kiosk-2/issue", "cmd/display-1/issue",
+       "state/x",
        "status/kiosk-2", "status/kiosk-10", "cmd/kiosk-10/issue", "reply/kiosk-2", "other"}
 )
 PUBLISH["server"] = set(PUBLISH_PROBES)  # all of qms/demo/#
@@ -329,6 +332,7 @@ READ = {
     "kiosk-1": {"reply/kiosk-1", "reply/kiosk-1/r7", "state/counter/1", "event/called",
                 "status/kiosk-1", "status/kiosk-1/printer"},
     "counter-1": {"state/counter/1", "event/called", "status/kiosk-1", "status/kiosk-1/printer"},
+    "pad-1": {"state/counter/1", "event/called", "status/kiosk-1", "status/kiosk-1/printer"},
     "display-1": {"state/counter/1", "event/called", "public/wait", "status/kiosk-1",
                   "status/kiosk-1/printer"},
     "bridge": {"public/wait"},

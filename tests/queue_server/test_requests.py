@@ -81,8 +81,15 @@ def test_roles() -> None:
     cmd = p("counter-3", "transfer", {"id": "r", "counter": "5"}).command  # type: ignore[attr-defined]
     assert cmd == c.Transfer("3", to_counter="5")
     assert refusal("counter-3", "transfer", {"id": "r"}).code == "BAD_REQUEST"
-    assert refusal("counter-3", "rate", {"id": "r", "number": "A001", "level": "5"}).code == \
+    assert refusal("pad-3", "rate", {"id": "r", "number": "A001", "level": "5"}).code == \
         "BAD_REQUEST"
+    # the clerk's terminal cannot rate for the resident; the pad does nothing else
+    assert refusal("counter-3", "rate", {"id": "r", "number": "A001", "level": 5}).code == \
+        "FORBIDDEN"
+    assert refusal("pad-3", "call_next", {"id": "r"}).code == "FORBIDDEN"
+    rate = p("pad-3", "rate", {"id": "r", "number": "A001", "level": 2, "reason": "其他"})
+    assert rate.command == c.Rate("3", "A001", 2, "其他")  # type: ignore[attr-defined]
+    assert p("counter-3", "no_shows", {"id": "r"}).command == c.NoShows("3")  # type: ignore[attr-defined]
 
 
 def test_booking_times_take_the_hall_zone_when_naive() -> None:

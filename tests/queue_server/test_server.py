@@ -75,20 +75,27 @@ def test_every_op_over_mqtt(server: QueueServer, clients: dict[str, RequestClien
     ok(c1.request("skip"))
     assert ok(c1.request("call_next"))["ticket"]["number"] == "A001"
     ok(c1.request("start"))
+    assert [t["number"] for t in ok(c1.request("no_shows"))["no_shows"]] == ["A002"]
     ok(c1.request("requeue", {"number": "A002"}))
+    assert ok(c1.request("no_shows"))["no_shows"] == []
     ok(c1.request("transfer", {"service": "B"}))
     ok(c3.request("open"))
     assert ok(c3.request("call_next"))["ticket"]["number"] == "A001"  # transferred first
     done = ok(c3.request("finish"))
     assert done["ticket"]["status"] == "done" and done["counter"]["ticket"] is None
-    rated = ok(c3.request("rate", {"number": "A001", "level": 1, "reason": "等候时间太长"}))
+    # the clerk's terminal cannot rate for the resident: only the window's pad may
+    assert c3.request("rate", {"number": "A001", "level": 5})["error"]["code"] == "FORBIDDEN"
+    assert done["counter"]["last_served"]["number"] == "A001"
+    rated = ok(clients["pad-3"].request("rate", {"number": "A001", "level": 1,
+                                                  "reason": "等候时间太长"}))
     assert rated["rating"]["follow_up"] is True
+    assert rated["counter"]["last_served"] == {**done["counter"]["last_served"], "rated": True}
     assert ok(c3.request("pause", {"reason": "系统维护"}))["counter"]["status"] == "paused"
     assert ok(c3.request("resume"))["counter"]["status"] == "open"
     ok(c3.request("call_next"))  # B001, the booked ticket
     ok(c3.request("finish"))
     assert ok(c3.request("close"))["counter"]["status"] == "closed"
-    err = c1.request("rate", {"number": "A001", "level": 5})
+    err = clients["pad-1"].request("rate", {"number": "A001", "level": 5})
     assert err["error"]["code"] == "NOT_SERVED_HERE" and "评价" in err["error"]["message"]
 
 
