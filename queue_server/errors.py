@@ -27,6 +27,7 @@ MESSAGES: dict[str, str] = {
     "COUNTER_BUSY": "当前还有正在办理的号，请先完成或过号。",
     "NO_WAITING": "当前没有等候的群众。",
     "NO_CURRENT": "当前没有正在呼叫或办理的号。",
+    "CURRENT_CHANGED": "窗口的当前号已经变化（可能另一台呼叫器刚操作过），请看清当前号后再操作。",
     "NOT_NO_SHOW": "只有今天过号的号票才能回呼。",
     "NOT_SERVED_HERE": "只能评价在本窗口办结的号票。",
     "ALREADY_RATED": "这张号票已经评价过了，谢谢您。",

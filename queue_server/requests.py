@@ -161,6 +161,18 @@ def _id_facts(f: _Fields, secret: bytes, today: date) -> tuple[str | None, date 
     return facts.id_hash, facts.birth
 
 
+def _expect_current(f: _Fields) -> str | None:
+    """`expect_current`: the number the terminal shows as current, null for none."""
+    if "expect_current" not in f.data:
+        return None
+    v = f.data["expect_current"]
+    if v is None:
+        return ""
+    if not isinstance(v, str) or not NUMBER.match(v):
+        raise f.bad("expect_current must be a ticket number or null")
+    return v
+
+
 def _command(device: str, op: str, f: _Fields, secret: bytes, today: date,
              tz: ZoneInfo) -> c.Command:
     if op == "issue":
@@ -193,8 +205,9 @@ def _command(device: str, op: str, f: _Fields, secret: bytes, today: date,
         "start": c.Start, "skip": c.Skip, "finish": c.Finish, "resume": c.Resume,
         "no_shows": c.NoShows,
     }
+    expect = _expect_current(f)
     if op in simple:
-        return simple[op](counter)
+        return simple[op](counter, expect=expect)
     if op == "pause":
         return c.Pause(counter, f.text("reason", limit=100))
     if op == "requeue":
@@ -204,7 +217,7 @@ def _command(device: str, op: str, f: _Fields, secret: bytes, today: date,
         to_counter = f.text("counter", limit=16)
         if (service is None) == (to_counter is None):
             raise f.bad("give exactly one of service or counter")
-        return c.Transfer(counter, service=service, to_counter=to_counter)
+        return c.Transfer(counter, service=service, to_counter=to_counter, expect=expect)
     if op == "rate":
         return c.Rate(counter, f.text("number", required=True, pattern=NUMBER, limit=8) or "",
                       f.integer("level"), f.text("reason", limit=100), f.text("comment"))

@@ -4,7 +4,7 @@ the birth date derived from them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from .model import Source
@@ -46,6 +46,10 @@ class Cancel:
 @dataclass(frozen=True)
 class CounterCommand:
     counter: str
+    # Extension: the number the terminal shows as current ("" for none), or None for no
+    # check. Two terminals of one counter, or a click on a stale screen, then cannot
+    # act on a ticket the clerk did not see (CURRENT_CHANGED).
+    expect: str | None = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True)

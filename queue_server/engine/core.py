@@ -85,6 +85,11 @@ def decide(hall: Hall, s: HallState, cmd: c.Command, ctx: Context) -> Decision:
         raise Refusal("BAD_REQUEST", f"unknown command {type(cmd).__name__}")
     if isinstance(cmd, c.CounterCommand) and cmd.counter not in s.counters:
         raise Refusal("UNKNOWN_COUNTER", cmd.counter)
+    if isinstance(cmd, c.CounterCommand) and cmd.expect is not None:
+        current = s.counters[cmd.counter].current
+        shown = s.tickets[current].number if current is not None else ""
+        if shown != cmd.expect:
+            raise Refusal("CURRENT_CHANGED", f"{cmd.counter}: {shown or '-'} now")
     out = handler(hall, s, cmd, ctx)
     return out if isinstance(out, Decision) else Decision(out)
 

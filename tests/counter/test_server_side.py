@@ -135,3 +135,37 @@ def test_followups_cli(tmp_path: Path) -> None:
     assert r.returncode == 1 and "already" in r.stderr
     assert "0 follow-up(s) open" in cli().stdout
     assert "已回访" in cli("--all").stdout
+
+
+def test_expect_current_stops_acting_on_a_ticket_the_clerk_did_not_see() -> None:
+    # two terminals of counter 1 both show "no ticket" and both press 呼叫下一位
+    d = Desk()
+    d.open("1")
+    a1, _a2 = d.issue("A"), d.issue("A")
+    first = d.ok(c.CallNext("1", expect=""))
+    assert first["ticket"]["number"] == a1
+    assert d.refused(c.CallNext("1", expect="")) == "CURRENT_CHANGED"  # a1 not ended
+    assert d.engine.counter_view("1", d.now)["ticket"]["number"] == a1
+    assert d.refused(c.Skip("1", expect="A999")) == "CURRENT_CHANGED"
+    d.ok(c.Finish("1", expect=a1))
+    assert c.CallNext("1") == c.CallNext("1", expect=None)  # absent: no check (the contract)
+
+
+def test_expect_current_on_the_wire() -> None:
+    from datetime import date
+
+    from queue_server import requests as rq
+
+    def parse(payload: str) -> c.Command:
+        return rq.parse("counter-1", "call_next", payload.encode(), secret=b"s",
+                        today=date(2026, 11, 23), tz=TZ).command
+
+    assert parse('{"id": "r"}') == c.CallNext("1")
+    assert parse('{"id": "r", "expect_current": null}') == c.CallNext("1", expect="")
+    assert parse('{"id": "r", "expect_current": "A001"}') == c.CallNext("1", expect="A001")
+    try:
+        parse('{"id": "r", "expect_current": 5}')
+    except rq.BadRequest as e:
+        assert "expect_current" in str(e)
+    else:
+        raise AssertionError("expected BadRequest")
