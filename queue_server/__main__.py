@@ -11,7 +11,9 @@ import logging
 import signal
 import sys
 import threading
+from datetime import datetime
 
+from .backup import BackupError, BackupScheduler, BackupSettings, ServerLock
 from .config import ConfigError, load_hall
 from .mqtt import QueueServer
 from .mqttlink import BrokerAddress, CredentialsError, load_password
@@ -55,10 +57,14 @@ def serve(argv: list[str]) -> int:
         hall = load_hall(args.config)
         broker = BrokerAddress.parse(args.broker)
         password = load_password(args.credentials, "server")
+        backup_settings = BackupSettings.from_hall(hall, args.data)
+        # One server per data directory; `restore` takes the same lock.
+        lock = ServerLock(args.data).acquire()
         store = Store(args.data, hall)
-    except (ConfigError, CredentialsError, ValueError, OSError) as e:
+    except (ConfigError, CredentialsError, BackupError, ValueError, OSError) as e:
         print(f"queue_server: {e}", file=sys.stderr)
         return 2
+    backups = BackupScheduler(store.path, backup_settings, lambda: datetime.now(hall.tz))
     server = QueueServer(hall, store, broker, password)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -66,9 +72,12 @@ def serve(argv: list[str]) -> int:
     log.info("hall %s (%s): %d services, %d counters; data in %s", hall.id, hall.name,
              len(hall.services), len(hall.counters), store.path)
     server.start()
+    backups.start()
     stop.wait()
     log.info("stopping")
+    backups.stop()
     server.stop()
+    lock.release()
     return 0
 
 
