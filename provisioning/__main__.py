@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from provisioning.bridge import add_bridge_parser
 from provisioning.broker import DEFAULT_BROKER_USER, ProvisioningError, provision_hall
 from queue_server.config import ConfigError, load_hall
 from queue_server.mqttlink import BrokerAddress
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         "for tests that connect several clients as one device, never for a hall",
     )
     hall.set_defaults(run=cmd_hall)
+    add_bridge_parser(sub)
     return parser
 
 

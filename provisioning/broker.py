@@ -53,6 +53,9 @@ PASSWD_NAME = "passwd"
 ACL_NAME = "acl"
 CREDENTIALS_NAME = "credentials.json"
 DATA_NAME = "data"
+# Extra config a later step adds (the online bridge: `python -m provisioning bridge`);
+# Mosquitto reads every *.conf in it, and a missing directory would stop it starting.
+INCLUDE_NAME = "conf.d"
 
 
 class ProvisioningError(RuntimeError):
@@ -254,6 +257,9 @@ log_type notice
 connection_messages true
 log_timestamp true
 log_timestamp_format %Y-%m-%dT%H:%M:%S
+
+# Further config (the online bridge) lives in its own files, kept across re-runs.
+include_dir {out / INCLUDE_NAME}
 """
 
 
@@ -365,6 +371,7 @@ def provision_hall(
     data_dir = out / DATA_NAME
     try:
         data_dir.mkdir(mode=0o700, exist_ok=True)
+        (out / INCLUDE_NAME).mkdir(mode=0o755, exist_ok=True)
         if broker_ids:
             os.chown(data_dir, *broker_ids)
             for f in data_dir.iterdir():
