@@ -1,0 +1,370 @@
+"""The kiosk window and the controller that runs the state machine's effects.
+
+The controller is the only place where events meet I/O: MQTT (HallLink), the devices
+(on their threads, as signals), the durable outbox and a one-second timer whose ticks
+drive every page's countdown.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from queue_server.client import new_request_id
+from queue_server.config import Hall
+from ui.link import HallLink
+from ui.theme import Theme
+
+from . import machine as m
+from .hardware import Devices
+from .outbox import Outbox
+from .screens import Ui, build
+
+log = logging.getLogger(__name__)
+
+BANNER_OFFLINE = "网络异常，请稍候或到导服台取号"
+KIOSK_EXTRA_STYLE = """
+QPushButton#elder, QPushButton#assist {{ min-width: 200px; }}
+QWidget#topbar, QWidget#bottombar {{ background: {surface}; }}
+QLabel#countdown {{ color: {text}; font-size: {text_px}px; }}
+"""
+
+
+class KioskWindow(QWidget):
+    """A frame (top bar, banner, page, countdown bar) around the current screen's widget."""
+
+    def __init__(self, hall_name: str, send: Any) -> None:
+        super().__init__()
+        self.setWindowTitle(f"{hall_name} 自助取号")
+        self.hall_name = hall_name
+        self.send = send
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+
+        self.topbar = QWidget(objectName="topbar")
+        top = QHBoxLayout(self.topbar)
+        top.setContentsMargins(24, 12, 24, 12)
+        self.title = QLabel(hall_name)
+        self.title.setProperty("role", "title")
+        top.addWidget(self.title, 1)
+        self.elder_btn = QPushButton("长辈模式", objectName="elder")
+        self.elder_btn.clicked.connect(lambda: self.send(m.Touch("elder")))
+        top.addWidget(self.elder_btn)
+        self.assist_btn = QPushButton("呼叫工作人员", objectName="assist")
+        self.assist_btn.clicked.connect(lambda: self.send(m.Touch("assist")))
+        top.addWidget(self.assist_btn)
+        outer.addWidget(self.topbar)
+
+        self.banner = QLabel("", objectName="banner")
+        self.banner.setProperty("role", "banner")
+        self.banner.setWordWrap(True)
+        self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.banner.hide()
+        outer.addWidget(self.banner)
+
+        self.body = QVBoxLayout()
+        outer.addLayout(self.body, 1)
+        self.page: QWidget | None = None
+
+        self.bottombar = QWidget(objectName="bottombar")
+        bottom = QHBoxLayout(self.bottombar)
+        bottom.setContentsMargins(24, 12, 24, 12)
+        self.countdown = QLabel("", objectName="countdown")
+        bottom.addWidget(self.countdown, 1)
+        extend = QPushButton("延长", objectName="extend")
+        extend.setProperty("role", "secondary")
+        extend.clicked.connect(lambda: self.send(m.Touch("extend")))
+        bottom.addWidget(extend)
+        home = QPushButton("返回首页", objectName="home")
+        home.clicked.connect(lambda: self.send(m.Touch("home")))
+        bottom.addWidget(home)
+        outer.addWidget(self.bottombar)
+        self.theme: Theme | None = None
+        self.on_resize: Any = None
+        self._portrait: bool | None = None
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        portrait = self.height() >= self.width()
+        if portrait != self._portrait:
+            self._portrait = portrait
+            if self.on_resize is not None:
+                self.on_resize()
+
+    def apply_theme(self, theme: Theme) -> None:
+        if theme == self.theme:
+            return
+        self.theme = theme
+        extra = KIOSK_EXTRA_STYLE.format(surface=theme.surface, text=theme.text,
+                                         text_px=theme.text_px)
+        self.setStyleSheet(theme.stylesheet() + extra)
+        self.elder_btn.setText("退出长辈模式" if theme.elder else "长辈模式")
+
+    def show_page(self, widget: QWidget) -> None:
+        if self.page is not None:
+            self.body.removeWidget(self.page)
+            self.page.hide()
+            self.page.setParent(None)  # out of the window now (findChild, grabs)
+            self.page.deleteLater()  # nothing of the last resident stays on screen
+        self.page = widget
+        self.body.addWidget(widget)
+        widget.show()
+
+    def set_countdown(self, timed: bool, remaining: float) -> None:
+        self.bottombar.setVisible(timed)
+        if timed:
+            self.countdown.setText(f"{max(0, int(remaining + 0.999))} 秒后返回首页")
+
+    def set_banner(self, text: str) -> None:
+        self.banner.setText(text)
+        self.banner.setVisible(bool(text))
+
+
+class KioskController(QObject):
+    def __init__(self, hall: Hall, device: str, link: HallLink, outbox: Outbox,
+                 devices: Devices, *, qr_base: str, request_timeout: float = 10.0,
+                 retry_every_s: float = 5.0) -> None:
+        super().__init__()
+        self.hall, self.device, self.link = hall, device, link
+        self.outbox, self.devices = outbox, devices
+        self.qr_base = qr_base
+        self.request_timeout = request_timeout
+        settings = m.Settings(hall.kiosk.page_timeout_s, hall.kiosk.elder_page_timeout_s,
+                              hall.elder_age)
+        self.machine = m.Kiosk(settings, lambda: new_request_id(device))
+        self.known = {s.code: s.name for s in hall.services}
+        self.machine.ctx.services = m.services_from_state({}, f"qms/{hall.id}", self.known)
+        self.window = KioskWindow(hall.name, self.dispatch)
+        self.window.on_resize = self.relayout
+        self._inflight: set[str] = set()
+        self._ops: dict[str, str] = {}
+        self._broker_up = False
+        self._server_up = True
+        self._status: dict[str, dict[str, Any]] = {}
+        self._rendered: tuple[Any, ...] = ()
+        self._home_dirty = False
+        self.ready_at: float | None = None
+        self._closed = False
+        self.tick_timer = QTimer(self)
+        self.tick_timer.setInterval(1000)
+        self.tick_timer.timeout.connect(lambda: self.dispatch(m.Tick(1.0)))
+        self.retry_timer = QTimer(self)
+        self.retry_timer.setInterval(int(retry_every_s * 1000))
+        self.retry_timer.timeout.connect(self.resend_outbox)
+        self.home_timer = QTimer(self)  # coalesce bursts of state updates into one redraw
+        self.home_timer.setSingleShot(True)
+        self.home_timer.setInterval(200)
+        self.home_timer.timeout.connect(self._refresh_services)
+
+    # ---------------------------------------------------------------- start / stop
+
+    def start(self) -> None:
+        lk = self.link
+        lk.connection_changed.connect(self._on_connection)
+        lk.message.connect(self._on_message)
+        lk.replied.connect(self._on_replied)
+        lk.watch(f"qms/{self.hall.id}/state/service/+")
+        lk.watch(f"qms/{self.hall.id}/status/server")
+        d = self.devices
+        d.card.connect(lambda info: self.dispatch(m.CardRead(info)))
+        d.scan.connect(lambda data: self.dispatch(m.Scanned(data)))
+        d.status.connect(lambda dev, ok, msg: self.dispatch(m.DeviceChanged(dev, ok, msg)))
+        d.card_error.connect(lambda msg: self.dispatch(m.DeviceChanged("idcard", False, msg)))
+        d.printed.connect(self._on_printed)
+        self.tick_timer.start()
+        self.retry_timer.start()
+        self._render(force=True)
+        lk.start()
+        d.start()
+        d.query_printer()
+        pending = self.outbox.pending()
+        if pending:
+            log.info("outbox: %d unanswered request(s) from before; sending again", len(pending))
+        self.resend_outbox()
+
+    def close(self) -> None:
+        self._closed = True
+        self.tick_timer.stop()
+        self.home_timer.stop()
+        self.retry_timer.stop()
+        self.devices.stop()
+        self.link.close()
+        self.outbox.close()
+
+    # ---------------------------------------------------------------- events
+
+    def dispatch(self, event: m.Event) -> None:
+        if self._closed:
+            return  # a late signal from a device or the link during shutdown
+        effects = self.machine.handle(event)
+        for effect in effects:
+            self._run(effect)
+        self._render()
+
+    def _run(self, effect: m.Effect) -> None:
+        if isinstance(effect, m.Send):
+            log.info("request %s %s", effect.op, effect.request_id)
+            if effect.durable:
+                self.outbox.add(effect.request_id, effect.op, effect.payload)
+            self._send(effect.request_id, effect.op, effect.payload)
+        elif isinstance(effect, m.PrintTicket):
+            ticket = {"hall_name": self.hall.name, **effect.ticket}
+            self.devices.print_ticket(effect.print_id, ticket)
+        elif isinstance(effect, m.CallStaff):
+            self.publish_status("assist", {"requested": effect.requested,
+                                           "page": type(self.machine.screen).__name__})
+
+    def _send(self, rid: str, op: str, payload: dict[str, Any]) -> None:
+        self._inflight.add(rid)
+        self._ops[rid] = op
+        self.link.request(op, payload, request_id=rid, timeout=self.request_timeout)
+
+    def resend_outbox(self) -> None:
+        """Send every unanswered intent again under its own id (applied at most once)."""
+        if not self.link.connected:
+            return
+        for intent in self.outbox.pending():
+            if intent.request_id not in self._inflight:
+                log.info("outbox: sending %s %s again", intent.op, intent.request_id)
+                self._send(intent.request_id, intent.op, intent.payload)
+
+    def _on_replied(self, rid: str, reply: dict[str, Any]) -> None:
+        if self._closed:
+            return  # unanswered as far as the outbox knows: sent again on the next start
+        self._inflight.discard(rid)
+        code = (reply.get("error") or {}).get("code")
+        if code == "OFFLINE":
+            log.warning("request %s unanswered; kept in the outbox", rid)
+        else:
+            self.outbox.remove(rid)  # answered: the ID number it may hold is gone
+            self._ops.pop(rid, None)
+        self.dispatch(m.Replied(rid, reply))
+
+    def _on_printed(self, print_id: str, ok: bool, problem: str, paper_low: bool,
+                    status: dict[str, Any] | None) -> None:
+        if status is not None:
+            self.publish_status("printer", status)
+        if print_id:
+            self.dispatch(m.Printed(print_id, ok, problem, paper_low))
+        else:
+            self.dispatch(m.DeviceChanged("printer", ok, "" if ok else "打印机暂不可用"))
+
+    def _on_connection(self, up: bool) -> None:
+        if self._closed:
+            return
+        self._broker_up = up
+        if up:
+            for part, payload in self._status.items():
+                self._publish(part, payload)
+            self.resend_outbox()
+        self.dispatch(m.LinkChanged(self._broker_up and self._server_up))
+
+    def _on_message(self, topic: str, payload: Any) -> None:
+        if self._closed:
+            return
+        if topic.endswith("/status/server"):
+            self._server_up = payload != "offline"
+            self.dispatch(m.LinkChanged(self._broker_up and self._server_up))
+            if self._server_up:
+                self.resend_outbox()
+            return
+        if "/state/service/" in topic:
+            self.home_timer.start()
+
+    def _refresh_services(self) -> None:
+        self.machine.ctx.services = m.services_from_state(
+            dict(self.link.state), f"qms/{self.hall.id}", self.known)
+        self._render()
+
+    # ---------------------------------------------------------------- status topics
+
+    def publish_status(self, part: str, payload: dict[str, Any]) -> None:
+        now = datetime.now(self.hall.tz).isoformat(timespec="seconds")
+        full = {**payload, "at": now}
+        self._status[part] = full
+        self._publish(part, full)
+
+    def _publish(self, part: str, payload: dict[str, Any]) -> None:
+        if not self.link.connected:
+            return  # sent again on (re)connect
+        topic = f"qms/{self.hall.id}/status/{self.device}/{part}"
+        self.link.client.client.publish(topic, json.dumps(payload, ensure_ascii=False), 1,
+                                        retain=True)
+
+    # ---------------------------------------------------------------- drawing
+
+    def _banner(self) -> str:
+        ctx = self.machine.ctx
+        parts = []
+        if not ctx.online:
+            parts.append(BANNER_OFFLINE)
+        n = len(self.outbox)
+        if n and not ctx.online:
+            parts.append(f"{n} 个取号请求已保存，恢复后自动完成")
+        for dev in ("idcard", "scanner", "printer"):
+            ok, msg = ctx.devices.get(dev, (True, ""))
+            if not ok and msg:
+                parts.append(msg)
+        return "；".join(parts)
+
+    def _render(self, force: bool = False) -> None:
+        ctx, screen = self.machine.ctx, self.machine.screen
+        theme = Theme().elder_mode() if ctx.elder else Theme()
+        w = self.window
+        portrait = w.height() >= w.width()
+        key = (id(screen), screen, ctx.elder, portrait,
+               tuple(ctx.services.values()) if isinstance(screen, (m.Home, m.ChooseService))
+               else (), tuple(sorted(ctx.devices.items())))
+        w.apply_theme(theme)
+        w.set_banner(self._banner())
+        w.set_countdown(screen.timed, ctx.remaining_s)
+        if force or key != self._rendered:
+            self._rendered = key
+            ui = Ui(theme, ctx, self.dispatch, self.hall.name, self.qr_base, portrait)
+            w.show_page(build(screen, ui))
+            if self.ready_at is None and isinstance(screen, m.Home) and any(
+                    s.waiting or s.hours for s in ctx.services.values()):
+                self.ready_at = time.monotonic()
+                log.info("home screen ready with live service state")
+
+    def relayout(self) -> None:
+        """Redraw after a resize (portrait/landscape change the grid)."""
+        self._render(force=True)
+
+
+def assemble(hall: Hall, device: str, password: str, broker: Any, data_dir: Any, *,
+             idcard_port: str | None = None, scanner_port: str | None = None,
+             camera: int | None = None, camera_dir: str | None = None,
+             printer: str | None = None, request_timeout: float = 10.0,
+             retry_every_s: float = 5.0) -> KioskController:
+    """A kiosk for `device` of `hall`: ports given here override the hall config's; the
+    printer's other settings (encoding, paper, QR base) come from the config."""
+    from dataclasses import replace
+
+    from devices.printer import PrinterSettings, TicketPrinter
+    from devices.printer.settings import DEFAULT_QR_BASE
+
+    dev = hall.device(device)
+    if dev is None or dev.role != "kiosk":
+        raise ValueError(f"{hall.path} lists no kiosk device {device!r}")
+    overrides = {k: v for k, v in (("idcard_port", idcard_port), ("scanner_port", scanner_port),
+                                   ("printer", printer), ("camera", camera)) if v is not None}
+    dev = replace(dev, **overrides)
+    ticket_printer = None
+    qr_base = dev.printer_qr_base or DEFAULT_QR_BASE
+    if dev.printer:
+        settings = PrinterSettings.from_config(dev)  # PrinterConfigError names the key
+        ticket_printer = TicketPrinter(settings)
+        qr_base = settings.qr_base
+    link = HallLink(hall.id, device, password, broker)
+    devices = Devices(idcard_port=dev.idcard_port, scanner_port=dev.scanner_port,
+                      camera=dev.camera, camera_dir=camera_dir, printer=ticket_printer)
+    return KioskController(hall, device, link, Outbox(data_dir), devices, qr_base=qr_base,
+                           request_timeout=request_timeout, retry_every_s=retry_every_s)
