@@ -18,6 +18,7 @@ from .. import estimate
 from ..config import Hall
 from ..errors import Refusal
 from ..idnumber import age_on
+from . import booking
 from . import commands as c
 from .model import (
     QUEUED,
@@ -185,6 +186,7 @@ def _decide_book(hall: Hall, s: HallState, cmd: c.Book, ctx: Context) -> list[Ev
             if (a.id_hash == cmd.id_hash and a.status is not AppointmentStatus.CANCELLED
                     and a.slot_start.date() == start.date()):
                 raise Refusal("DUPLICATE_APPOINTMENT", a.code)
+    booking.check_book(hall, s, cmd.service, start, end, ctx.now)
     a = Appointment(code=_unique_code(s, ctx), service=cmd.service, slot_start=start,
                     slot_end=end, booked_at=ctx.now, id_hash=cmd.id_hash)
     return [Event(EventKind.BOOKED, ctx.now, appointment=a.code, new=a,
@@ -200,6 +202,7 @@ def _decide_cancel(hall: Hall, s: HallState, cmd: c.Cancel, ctx: Context) -> lis
         raise Refusal("APPOINTMENT_USED", cmd.code)
     if a.status is AppointmentStatus.CANCELLED:
         return []
+    booking.check_cancel(hall, a, ctx.now)
     return [Event(EventKind.CANCELLED, ctx.now, appointment=a.code)]
 
 
