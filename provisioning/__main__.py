@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from provisioning.bridge import add_bridge_parser
 from provisioning.broker import DEFAULT_BROKER_USER, ProvisioningError, provision_hall
+from provisioning.commands import register as add_install_parsers
 from queue_server.config import ConfigError, load_hall
 from queue_server.mqttlink import BrokerAddress
 
@@ -91,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     hall.set_defaults(run=cmd_hall)
     add_bridge_parser(sub)
+    add_install_parsers(sub)  # tls, rotate, install, doctor
     return parser
 
 

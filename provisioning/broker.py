@@ -190,8 +190,32 @@ def render_passwd(passwords: dict[str, str]) -> str:
     return "".join(f"{device}:{hash_password(pw)}\n" for device, pw in passwords.items())
 
 
+@dataclass(frozen=True)
+class TlsListener:
+    """A second listener, for the hall's LAN, over TLS (provisioning/tls.py makes the files)."""
+
+    listen: BrokerAddress
+    cert_file: Path
+    key_file: Path
+
+
+def render_tls_listener(tls: TlsListener | None) -> str:
+    if tls is None:
+        return ""
+    return f"""
+
+# The hall's LAN, over TLS: devices check this certificate against the hall CA
+# (mqtts://... addresses); passwords never cross the LAN in the clear.
+listener {tls.listen.port} {tls.listen.host.strip("[]")}
+certfile {tls.cert_file}
+keyfile {tls.key_file}
+tls_version tlsv1.2
+"""
+
+
 def render_conf(hall: Hall, out: Path, listen: BrokerAddress, broker_user: str,
-                bind_client_ids: bool = True, autosave_changes: int = 1) -> str:
+                bind_client_ids: bool = True, autosave_changes: int = 1,
+                tls: TlsListener | None = None) -> str:
     # Mosquitto wants a bare IPv6 address after the port, without brackets.
     host = listen.host.strip("[]")
     if bind_client_ids:
@@ -213,9 +237,9 @@ use_username_as_clientid false
 # Written by `python -m provisioning hall`; re-run it rather than editing this file.
 # Start with: mosquitto -c {out / CONF_NAME}
 
-# Settings below apply to every listener (there is one).
+# Settings below apply to every listener.
 per_listener_settings false
-listener {listen.port} {host}
+listener {listen.port} {host}{render_tls_listener(tls)}
 allow_anonymous false
 password_file {out / PASSWD_NAME}
 acl_file {out / ACL_NAME}
@@ -341,6 +365,7 @@ def provision_hall(
     broker_user: str = DEFAULT_BROKER_USER,
     bind_client_ids: bool = True,
     autosave_changes: int = 1,
+    tls: TlsListener | None = None,
 ) -> BrokerFiles:
     """Write the broker files for `hall` into `out` (created if missing).
 
@@ -382,7 +407,8 @@ def provision_hall(
         _write(credentials_path, json.dumps(passwords, indent=2) + "\n", 0o600)
         _write(out / PASSWD_NAME, render_passwd(passwords), 0o640, shared_owner)
         _write(out / ACL_NAME, render_acl(hall), 0o640, shared_owner)
-        conf = render_conf(hall, out, listen, broker_user, bind_client_ids, autosave_changes)
+        conf = render_conf(hall, out, listen, broker_user, bind_client_ids, autosave_changes,
+                           tls)
         _write(out / CONF_NAME, conf, 0o640, shared_owner)
     except OSError as e:
         raise ProvisioningError(f"cannot write into {out}: {e.strerror}") from None

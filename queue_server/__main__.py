@@ -16,7 +16,7 @@ from datetime import datetime
 from .backup import BackupError, BackupScheduler, BackupSettings, ServerLock
 from .config import ConfigError, load_hall
 from .mqtt import QueueServer
-from .mqttlink import BrokerAddress, CredentialsError, load_password
+from .mqttlink import BrokerAddress, CredentialsError, load_password, tls_context
 from .store import Store
 
 # name -> module with main(argv) -> int; a module that does not exist yet says so.
@@ -56,6 +56,8 @@ def serve(argv: list[str]) -> int:
     try:
         hall = load_hall(args.config)
         broker = BrokerAddress.parse(args.broker)
+        if broker.tls:
+            tls_context(broker)  # a missing or bad hall CA stops here, in one line
         password = load_password(args.credentials, "server")
         backup_settings = BackupSettings.from_hall(hall, args.data)
         # One server per data directory; `restore` takes the same lock.

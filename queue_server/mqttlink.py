@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import socket
+import ssl
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,15 +32,49 @@ class CredentialsError(RuntimeError):
     pass
 
 
+# Where `python -m provisioning install` puts the hall CA on every machine; an
+# mqtts:// address without `?ca=` verifies the broker against it.
+DEFAULT_CA_FILE = "/etc/qms/tls/ca.crt"
+TLS_PORT = 8883
+
+
 @dataclass(frozen=True)
 class BrokerAddress:
+    """Where the broker is. Plain TCP by default (loopback: the demo, tests, the server
+    next to its broker); `tls` for the hall's LAN, verified against the hall CA."""
+
     host: str
     port: int
+    tls: bool = False
+    ca_file: str = DEFAULT_CA_FILE
 
     @classmethod
     def parse(cls, text: str, default_port: int = 1883) -> BrokerAddress:
-        """'HOST:PORT', 'HOST' or '[::1]:PORT'."""
+        """'HOST:PORT', 'HOST', '[::1]:PORT', or 'mqtts://HOST[:PORT][?ca=FILE]' for TLS
+        (port 8883 unless given; the broker's certificate is checked against FILE,
+        default /etc/qms/tls/ca.crt, and must name HOST)."""
         text = text.strip()
+        tls, ca_file = False, DEFAULT_CA_FILE
+        if "://" in text:
+            scheme, _, text = text.partition("://")
+            if scheme not in ("mqtt", "mqtts"):
+                raise ValueError(f"broker address scheme must be mqtt:// or mqtts://, got "
+                                 f"{scheme + '://'!r}")
+            tls = scheme == "mqtts"
+            text, _, query = text.partition("?")
+            if query:
+                key, _, value = query.partition("=")
+                if key != "ca" or not value or not tls:
+                    raise ValueError(f"the only option of a broker address is ?ca=FILE after "
+                                     f"mqtts://, got {query!r}")
+                ca_file = value
+            if tls and default_port == 1883:
+                default_port = TLS_PORT
+        parsed = cls._host_port(text, default_port)
+        return cls(parsed.host, parsed.port, tls, ca_file)
+
+    @classmethod
+    def _host_port(cls, text: str, default_port: int) -> BrokerAddress:
         if text.startswith("["):
             host, _, rest = text[1:].partition("]")
             port = rest.removeprefix(":") or str(default_port)
@@ -52,7 +87,27 @@ class BrokerAddress:
         return cls(host, int(port))
 
     def __str__(self) -> str:
-        return f"{self.host}:{self.port}"
+        if not self.tls:
+            return f"{self.host}:{self.port}"
+        ca = "" if self.ca_file == DEFAULT_CA_FILE else f"?ca={self.ca_file}"
+        return f"mqtts://{self.host}:{self.port}{ca}"
+
+
+def tls_context(broker: BrokerAddress) -> ssl.SSLContext:
+    """Client TLS settings for `broker`: its certificate must chain to the hall CA and
+    name the host we dialled. CredentialsError (a one-line message) when the CA is unusable."""
+    try:
+        ctx = ssl.create_default_context(cafile=broker.ca_file)
+    except FileNotFoundError:
+        raise CredentialsError(
+            f"hall CA certificate {broker.ca_file} not found; copy ca.crt from the server "
+            f"(written by `python -m provisioning tls`) or use a plain address"
+        ) from None
+    except (OSError, ssl.SSLError) as e:
+        raise CredentialsError(f"hall CA certificate {broker.ca_file} cannot be used: {e}") \
+            from None
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    return ctx
 
 
 def load_password(credentials_file: str | Path, device: str) -> str:
@@ -133,6 +188,9 @@ def connect(client: mqtt.Client, broker: BrokerAddress, *, blocking: bool = Fals
     """Connect with the clean-start and session settings given to make_client."""
     props = getattr(client, "_qms_connect_props", None)
     clean = getattr(client, "_qms_clean_start", True)
+    if broker.tls and not getattr(client, "_qms_tls", False):
+        client.tls_set_context(tls_context(broker))
+        client._qms_tls = True  # type: ignore[attr-defined]
     if blocking:
         client.connect(broker.host, broker.port, keepalive=30, clean_start=clean, properties=props)
     else:
