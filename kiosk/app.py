@@ -147,6 +147,7 @@ class KioskController(QObject):
         self._ops: dict[str, str] = {}
         self._broker_up = False
         self._server_up = True
+        self._answering = True  # False after a request went unanswered, until a reply comes
         self._status: dict[str, dict[str, Any]] = {}
         self._rendered: tuple[Any, ...] = ()
         self._home_dirty = False
@@ -242,10 +243,13 @@ class KioskController(QObject):
         code = (reply.get("error") or {}).get("code")
         if code == "OFFLINE":
             log.warning("request %s unanswered; kept in the outbox", rid)
+            self._answering = False
         else:
             self.outbox.remove(rid)  # answered: the ID number it may hold is gone
             self._ops.pop(rid, None)
+            self._answering = True
         self.dispatch(m.Replied(rid, reply))
+        self.dispatch(m.LinkChanged(self._online()))
 
     def _on_printed(self, print_id: str, ok: bool, problem: str, paper_low: bool,
                     status: dict[str, Any] | None) -> None:
@@ -264,14 +268,19 @@ class KioskController(QObject):
             for part, payload in self._status.items():
                 self._publish(part, payload)
             self.resend_outbox()
-        self.dispatch(m.LinkChanged(self._broker_up and self._server_up))
+        self.dispatch(m.LinkChanged(self._online()))
+
+    def _online(self) -> bool:
+        return self._broker_up and self._server_up and self._answering
 
     def _on_message(self, topic: str, payload: Any) -> None:
         if self._closed:
             return
         if topic.endswith("/status/server"):
             self._server_up = payload != "offline"
-            self.dispatch(m.LinkChanged(self._broker_up and self._server_up))
+            if self._server_up:
+                self._answering = True  # a (re)started server: give it the benefit of the doubt
+            self.dispatch(m.LinkChanged(self._online()))
             if self._server_up:
                 self.resend_outbox()
             return

@@ -49,6 +49,7 @@ class Rig:
                      printer=f"serial:{self.tmp / 'printer'}",
                      **kw)  # type: ignore[arg-type]
         k.window.resize(1080, 1920)
+        k.window.show()
         k.start()
         self.kiosk = k
         self.qtbot.waitUntil(lambda: k.link.connected, timeout=5000)

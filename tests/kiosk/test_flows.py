@@ -145,3 +145,54 @@ def test_paper_out_shows_the_number_and_qr_and_tells_staff(rig: Rig, qtbot: QtBo
     assert not rig.find(QLabel, "ticket-qr").pixmap().isNull()
     seen.wait_for("qms/demo/status/kiosk-1/printer", lambda r: r.json()["paper"] == "out")
     assert rig.printer.tickets == []
+
+
+def visible_texts(rig: Rig) -> str:
+    assert rig.kiosk is not None
+    return "\n".join(w.text() for w in rig.kiosk.window.findChildren(QLabel) if w.isVisible())
+
+
+def test_timeout_clears_the_card_from_memory_and_screen(rig: Rig, qtbot: QtBot) -> None:
+    rig.start_server()
+    k = rig.start_kiosk()
+    rig.wait_home_live()
+    rig.reader.present(card("欧阳娜娜", "1992-02-02"))
+    rig.wait_screen(m.ChooseService)
+    assert "欧**娜" in visible_texts(rig)
+    assert "60 秒后返回首页" in k.window.countdown.text()
+    k.dispatch(m.Tick(30))
+    assert "30 秒后返回首页" in k.window.countdown.text()
+    k.dispatch(m.Tick(30))
+    assert isinstance(rig.screen, m.Home) and k.machine.ctx.card is None
+    assert "欧" not in visible_texts(rig) and not k.window.bottombar.isVisible()
+
+
+def sizes(rig: Rig) -> tuple[int, int]:
+    """Smallest text (px) and smallest touch side (px) on the visible page."""
+    assert rig.kiosk is not None
+    w = rig.kiosk.window
+    texts = [lb.font().pixelSize() for lb in w.findChildren(QLabel)
+             if lb.isVisible() and lb.text() and lb.font().pixelSize() > 0]
+    touches = [min(b.width(), b.height()) for b in w.findChildren(QPushButton) if b.isVisible()]
+    return min(texts), min(touches)
+
+
+def test_elder_mode_toggle_and_accessible_sizes(rig: Rig, qtbot: QtBot) -> None:
+    rig.start_server()
+    k = rig.start_kiosk()
+    rig.wait_home_live()
+    qtbot.wait(100)
+    text_px, touch_px = sizes(rig)
+    assert text_px >= 18 and touch_px >= 60
+    click(rig, qtbot, "elder")
+    qtbot.wait(100)
+    assert k.window.theme is not None and k.window.theme.elder
+    text_px, touch_px = sizes(rig)
+    assert text_px >= 30 and touch_px >= 90
+    assert len(rig.kiosk.window.findChildren(QPushButton, "service-A")) == 1
+    click(rig, qtbot, "lookup")
+    rig.wait_screen(m.LookupInput)
+    assert k.machine.ctx.remaining_s == rig.hall.kiosk.elder_page_timeout_s
+    click(rig, qtbot, "home")
+    rig.wait_screen(m.Home)
+    assert not k.machine.ctx.elder
