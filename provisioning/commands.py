@@ -30,6 +30,46 @@ def cmd_tls(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rotate(args: argparse.Namespace) -> int:
+    from provisioning.rotate import kick, reload_broker, rotate_device
+
+    done = rotate_device(args.broker_dir, args.device,
+                         device_credentials=args.device_credentials,
+                         broker_user=args.broker_user)
+    print(f"provisioning: new password for {done.device} in {args.broker_dir}", file=sys.stderr)
+    if args.no_reload:
+        print("provisioning: the broker takes the old password until it rereads passwd "
+              "(systemctl reload qms-broker)", file=sys.stderr)
+    else:
+        print(f"provisioning: {reload_broker(args.broker_pid)}", file=sys.stderr)
+        kick(args.broker, done.device, _password(done.device_file, done.device))
+        print(f"provisioning: the old password no longer works; a connection {done.device} "
+              f"still had open was closed", file=sys.stderr)
+    if args.device_credentials:
+        print(f"provisioning: updated {done.device_file}; restart the device's service",
+              file=sys.stderr)
+    else:
+        print(f"provisioning: copy {done.device_file} to {done.device} as "
+              f"/etc/qms/credentials.json (owner qms, mode 0600) and restart its service "
+              f"(or reboot it)", file=sys.stderr)
+    return 0
+
+
+def _password(path: Any, device: str) -> str:
+    from queue_server.mqttlink import load_password
+
+    return load_password(path, device)
+
+
+def _address(text: str) -> Any:
+    from queue_server.mqttlink import BrokerAddress
+
+    try:
+        return BrokerAddress.parse(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def register(sub: Any) -> None:
     """Add the installing commands to `python -m provisioning`'s subparsers."""
     tls = sub.add_parser(
@@ -48,3 +88,29 @@ def register(sub: Any) -> None:
     tls.add_argument("--broker-user", default=DEFAULT_BROKER_USER, metavar="USER",
                      help="group that may read the broker key (default: %(default)s)")
     tls.set_defaults(run=cmd_tls)
+
+    rot = sub.add_parser(
+        "rotate",
+        help="give one device a new password; the old one stops working",
+        description="On the server: new password for DEVICE in the broker's credentials.json "
+        "and passwd, reload the broker, close a connection still open with the old password, "
+        "and write the device's new credentials file (BROKER_DIR/devices/DEVICE.json to copy "
+        "to it, or --device-credentials to update a local one).",
+    )
+    rot.add_argument("device", metavar="DEVICE", help="device id, e.g. kiosk-1")
+    rot.add_argument("--broker-dir", default="/var/lib/qms/broker", metavar="DIR",
+                     help="the broker's directory (default: %(default)s)")
+    rot.add_argument("--device-credentials", metavar="FILE",
+                     help="update this credentials file in place (e.g. the server's "
+                     "/etc/qms/credentials.json when DEVICE is server)")
+    rot.add_argument("--broker", type=_address, default=_address("127.0.0.1:1883"),
+                     metavar="HOST:PORT", help="the broker, to close the old connection "
+                     "(default: %(default)s)")
+    rot.add_argument("--broker-pid", type=int, metavar="PID",
+                     help="send SIGHUP to this Mosquitto instead of systemctl reload "
+                     "qms-broker")
+    rot.add_argument("--no-reload", action="store_true",
+                     help="only write the files; reload the broker yourself")
+    rot.add_argument("--broker-user", default=DEFAULT_BROKER_USER, metavar="USER",
+                     help="group that may read passwd (default: %(default)s)")
+    rot.set_defaults(run=cmd_rotate)
