@@ -32,7 +32,8 @@ BANNER_OFFLINE = "网络异常，请稍候或到导服台取号"
 KIOSK_EXTRA_STYLE = """
 QPushButton#elder, QPushButton#assist {{ min-width: 200px; }}
 QWidget#topbar, QWidget#bottombar {{ background: {surface}; }}
-QLabel#countdown {{ color: {text}; font-size: {text_px}px; }}
+QWidget#topbar QLabel, QWidget#bottombar QLabel {{ background: transparent; }}
+QLabel#countdown {{ color: {text}; font-size: {text_px}px; font-weight: bold; }}
 """
 
 

@@ -159,7 +159,8 @@ class ServiceTile(QPushButton):
         self.setObjectName(f"service-{svc.code}")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(20, 14, 20, 14)
-        lay.setSpacing(6)
+        lay.setSpacing(10)
+        lay.addStretch(1)
         fg = t.on_primary if svc.open else t.text
         head = label(f"{svc.code}  {svc.name}", size=t.title_px, bold=True, color=fg)
         lay.addWidget(head)
@@ -169,7 +170,8 @@ class ServiceTile(QPushButton):
                 line += f" · 约 {svc.est_minutes} 分钟"
         else:
             line = "暂停取号" + (f" · 办理时间 {svc.hours}" if svc.hours else "")
-        lay.addWidget(label(line, size=t.text_px, color=fg))
+        lay.addWidget(label(line, size=t.text_px + 4, color=fg))
+        lay.addStretch(1)
         for child in self.findChildren(QLabel):
             child.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
             child.setStyleSheet(child.styleSheet() + " background: transparent;")
@@ -241,7 +243,9 @@ def busy_page(screen: m.Busy, ui: Ui) -> QWidget:
 def ticket_page(screen: m.TicketShown, ui: Ui) -> QWidget:
     t, th = screen.ticket, ui.theme
     title = "取号成功"
-    if screen.reprint:
+    if screen.status == "failed":
+        title = "已取号，号票未打印"
+    elif screen.reprint:
         title = "补打号票"
     elif screen.late:
         title = "网络恢复，为您补出号票"
@@ -319,11 +323,12 @@ def lookup_page(screen: m.LookupInput, ui: Ui) -> QWidget:
     letters = list(ui.ctx.services)
     cols = 5
     for i, ch in enumerate(letters):
-        grid.addWidget(button(ch, touch(ui, "key", ch), secondary=True, name=f"key-{ch}"),
+        grid.addWidget(button(ch, touch(ui, "key", ch), secondary=True, name=f"key-{ch}",
+                              big=True, theme=th),
                        0 + i // cols, i % cols)
     base = (len(letters) + cols - 1) // cols
     for i, ch in enumerate(KEYS_DIGITS):
-        grid.addWidget(button(ch, touch(ui, "key", ch), name=f"key-{ch}"),
+        grid.addWidget(button(ch, touch(ui, "key", ch), name=f"key-{ch}", big=True, theme=th),
                        base + i // cols, i % cols)
     lay.addLayout(grid)
     row = QHBoxLayout()
