@@ -1,0 +1,434 @@
+"""The clerk's terminal window (呼叫器): draws `model.terminal_view` and sends the ops.
+
+All MQTT traffic goes through one HallLink (signals on the GUI thread). The widget
+holds no truth of its own: the counter's retained state topic is what it shows; a
+reply's `counter` is used at once so the screen does not lag behind the click.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from queue_server.config import Hall
+
+from . import model
+from .model import Choice, IntentGate, TerminalInputs, TerminalView
+from .settings import CounterSettings
+
+log = logging.getLogger(__name__)
+
+
+class Link(Protocol):
+    """What the terminal needs of ui.link.HallLink (a fake in unit tests)."""
+
+    device: str
+    connection_changed: Any
+    message: Any
+    replied: Any
+    connected: bool
+
+    def watch(self, topic_filter: str) -> None: ...
+    def request(self, op: str, payload: dict[str, Any] | None = None, *,
+                request_id: str | None = None, timeout: float = 15.0) -> str: ...
+
+
+def _label(text: str = "", role: str | None = None, size: int | None = None,
+           bold: bool = False) -> QLabel:
+    lb = QLabel(text)
+    lb.setWordWrap(True)
+    if role:
+        lb.setProperty("role", role)
+    style = []
+    if size:
+        style.append(f"font-size: {size}px;")
+    if bold:
+        style.append("font-weight: bold;")
+    if style:
+        lb.setStyleSheet(" ".join(style))
+    return lb
+
+
+class ChoicePanel(QWidget):
+    """A list to choose from (transfer target, no-show to call back, pause reason).
+
+    Keys: 1-9 choose an item at once; ↑/↓ and Enter; Esc cancels."""
+
+    chosen = Signal(object)
+    cancelled = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = _label("", "title")
+        self.hint = _label("按数字键直接选择，或用 ↑↓ 选中后按 Enter 确定；Esc 取消。", "muted")
+        self.list = QListWidget()
+        self.list.setStyleSheet("QListWidget { font-size: 22px; background: #ffffff; }"
+                                " QListWidget::item { padding: 10px; }"
+                                " QListWidget::item:selected { background: #0b5cad;"
+                                " color: #ffffff; }")
+        self.list.itemActivated.connect(lambda _item: self._accept())
+        self.empty = _label("", None, 22)
+        self.ok = QPushButton("Enter  确定")
+        self.cancel = QPushButton("Esc  取消")
+        self.cancel.setProperty("role", "secondary")
+        self.ok.clicked.connect(self._accept)
+        self.cancel.clicked.connect(self.cancelled.emit)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.cancel)
+        row.addWidget(self.ok)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.title)
+        lay.addWidget(self.hint)
+        lay.addWidget(self.list, 1)
+        lay.addWidget(self.empty)
+        lay.addLayout(row)
+        self._choices: list[Choice] = []
+        for i in range(1, 10):
+            sc = QShortcut(QKeySequence(str(i)), self)
+            sc.activated.connect(lambda i=i: self._pick(i - 1))
+        for key in ("Return", "Enter"):
+            QShortcut(QKeySequence(key), self).activated.connect(self._accept)
+        QShortcut(QKeySequence("Escape"), self).activated.connect(self.cancelled.emit)
+
+    def show_choices(self, title: str, choices: list[Choice], empty_text: str) -> None:
+        self.title.setText(title)
+        self._choices = choices
+        self.list.clear()
+        for i, ch in enumerate(choices):
+            prefix = f"{i + 1}  " if i < 9 else "    "
+            self.list.addItem(QListWidgetItem(prefix + ch.label))
+        self.empty.setText("" if choices else empty_text)
+        self.empty.setVisible(not choices)
+        self.list.setVisible(bool(choices))
+        self.ok.setEnabled(bool(choices))
+        if choices:
+            self.list.setCurrentRow(0)
+            self.list.setFocus()
+
+    def _pick(self, i: int) -> None:
+        if self.isVisible() and 0 <= i < len(self._choices):
+            self.chosen.emit(self._choices[i])
+
+    def _accept(self) -> None:
+        if self.isVisible():
+            self._pick(self.list.currentRow())
+
+
+class TerminalWindow(QWidget):
+    """The 呼叫器 of one counter."""
+
+    def __init__(self, hall: Hall, counter_id: str, link: Link,
+                 settings: CounterSettings | None = None,
+                 clock: Callable[[], Any] | None = None) -> None:
+        super().__init__()
+        self.hall, self.counter_id, self.link = hall, counter_id, link
+        self.settings = settings or CounterSettings()
+        self.inputs = TerminalInputs(hall, counter_id)
+        self.gate = IntentGate(link.device)
+        self.notice: tuple[str, str] | None = None  # (kind ok|error, sentence)
+        self.view: TerminalView | None = None
+        self._after: dict[str, Callable[[Mapping[str, Any]], None]] = {}
+        conf = hall.counter(counter_id)
+        self.setWindowTitle(f"{conf.name if conf else counter_id} 呼叫器 - {hall.name}")
+        self._build()
+        root = f"qms/{hall.id}"
+        self._counter_topic = f"{root}/state/counter/{counter_id}"
+        self._service_prefix = f"{root}/state/service/"
+        self._server_topic = f"{root}/status/server"
+        link.connection_changed.connect(self._on_connection)
+        link.message.connect(self._on_message)
+        link.replied.connect(self._on_reply)
+        link.watch(self._counter_topic)
+        link.watch(self._service_prefix + "+")
+        link.watch(self._server_topic)
+        self.inputs.link_up = bool(link.connected)
+        self._tick = QTimer(self)
+        self._tick.timeout.connect(self.refresh)
+        self._tick.start(5000)
+        self.refresh()
+
+    # ---------------------------------------------------------------- layout
+
+    def _build(self) -> None:
+        self.title = _label("", "title")
+        self.status = _label("", None, 24, bold=True)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.banner = _label("", "banner")
+        top = QHBoxLayout()
+        top.addWidget(self.title, 1)
+        top.addWidget(self.status)
+
+        # current ticket
+        self.card = QFrame()
+        self.card.setObjectName("card")
+        self.card.setStyleSheet("#card { background: #ffffff; border: 2px solid #c9d2dc;"
+                                " border-radius: 12px; }")
+        self.number = _label("", None, 84, bold=True)
+        self.number.setStyleSheet("font-size: 84px; font-weight: bold; color: #0b5cad;")
+        self.marks = _label("", None, 22, bold=True)
+        self.marks.setStyleSheet("font-size: 22px; font-weight: bold; color: #b3261e;")
+        self.service = _label("", None, 26)
+        self.tstatus = _label("", None, 22)
+        self.waited = _label("", None, 22)
+        self.called = _label("", "muted")
+        self.filing = _label("", "muted")  # linked filing (filing issue): hidden until then
+        self.filing.hide()
+        self.idle = _label("", None, 26)
+        self.idle.setStyleSheet("font-size: 26px; color: #4a5363;")
+        card = QVBoxLayout(self.card)
+        head = QHBoxLayout()
+        head.addWidget(self.number)
+        head.addWidget(self.marks, 1, Qt.AlignmentFlag.AlignBottom)
+        card.addLayout(head)
+        for w in (self.service, self.tstatus, self.waited, self.called, self.filing, self.idle):
+            card.addWidget(w)
+        card.addStretch(1)
+
+        # waiting counts and today's figures
+        side = QFrame()
+        side.setObjectName("side")
+        side.setStyleSheet("#side { background: #ffffff; border: 2px solid #c9d2dc;"
+                           " border-radius: 12px; }")
+        self.waiting = _label("", None, 22)
+        self.today = _label("", None, 22)
+        sl = QVBoxLayout(side)
+        sl.addWidget(_label("等候人数", None, 24, bold=True))
+        sl.addWidget(self.waiting)
+        sl.addStretch(1)
+        sl.addWidget(_label("今日", None, 24, bold=True))
+        sl.addWidget(self.today)
+
+        middle = QHBoxLayout()
+        middle.addWidget(self.card, 3)
+        middle.addWidget(side, 2)
+
+        self.notice_label = _label("", None, 22)
+        self.notice_label.setMinimumHeight(40)
+
+        grid = QGridLayout()
+        grid.setSpacing(10)
+        self.slots: list[QPushButton] = []
+        for i in range(9):
+            b = QPushButton("")
+            b.setMinimumHeight(72)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys are F1-F9, never Space on a button
+            b.clicked.connect(lambda _=False, i=i: self._clicked(i))
+            grid.addWidget(b, i // 5, i % 5)
+            self.slots.append(b)
+
+        self.main = QWidget()
+        ml = QVBoxLayout(self.main)
+        ml.addLayout(middle, 1)
+        ml.addWidget(self.notice_label)
+        ml.addLayout(grid)
+
+        self.chooser = ChoicePanel()
+        self.chooser.chosen.connect(self._chosen)
+        self.chooser.cancelled.connect(self._close_chooser)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.main)
+        self.pages.addWidget(self.chooser)
+
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addWidget(self.banner)
+        lay.addWidget(self.pages, 1)
+        QShortcut(QKeySequence("Escape"), self.main).activated.connect(self._escape)
+        self._choosing: str | None = None
+
+    # ---------------------------------------------------------------- drawing
+
+    def refresh(self) -> None:
+        self.inputs.pending = self.gate.pending
+        v = self.view = model.terminal_view(self.inputs)
+        self.title.setText(v.title)
+        self.status.setText(v.status)
+        colour = {"办公中": "#1b6e2f", model.OFFLINE_TEXT: "#b3261e"}.get(v.status, "#4a5363")
+        self.status.setStyleSheet(f"font-size: 24px; font-weight: bold; color: {colour};")
+        self.banner.setText(v.banner or "")
+        self.banner.setVisible(v.banner is not None)
+        t = v.ticket
+        for w in (self.number, self.marks, self.service, self.tstatus, self.waited, self.called):
+            w.setVisible(t is not None)
+        self.idle.setVisible(t is None)
+        self.idle.setText(v.idle_text)
+        if t is not None:
+            self.number.setText(t.number)
+            self.marks.setText("  ".join(f"【{m}】" for m in t.marks))
+            self.service.setText(t.service)
+            self.tstatus.setText(t.status)
+            self.waited.setText(t.waited)
+            self.called.setText(t.called)
+            self.filing.setVisible(t.filing is not None)
+            self.filing.setText(f"关联申报：{t.filing}" if t.filing else "")
+        self.waiting.setText("\n".join(f"{name}：{n}人" for name, n in v.waiting)
+                             + f"\n合计：{v.waiting_total}人")
+        self.today.setText(f"已办结 {v.served_today} 件\n过号 {v.no_show_today} 个")
+        for b, btn in zip(self.slots, v.buttons, strict=True):
+            b.setText(btn.text)
+            b.setShortcut(QKeySequence(btn.action.key))
+            b.setEnabled(btn.enabled and self.pages.currentWidget() is self.main)
+            b.setProperty("op", btn.action.op)
+        if v.pending:
+            self.notice_label.setText(v.pending)
+            self.notice_label.setStyleSheet("font-size: 22px; color: #1a1a1a;")
+        elif self.notice is not None:
+            kind, text = self.notice
+            colour = "#b3261e" if kind == "error" else "#1b6e2f"
+            self.notice_label.setText(text)
+            self.notice_label.setStyleSheet(f"font-size: 22px; color: {colour};"
+                                            " font-weight: bold;")
+        else:
+            self.notice_label.setText("")
+
+    # ---------------------------------------------------------------- MQTT in
+
+    def _on_connection(self, up: bool) -> None:
+        self.inputs.link_up = up
+        self.refresh()
+
+    def _on_message(self, topic: str, payload: Any) -> None:
+        if topic == self._counter_topic:
+            self.inputs.counter = payload if isinstance(payload, Mapping) else None
+        elif topic.startswith(self._service_prefix):
+            code = topic.removeprefix(self._service_prefix)
+            if isinstance(payload, Mapping):
+                self.inputs.services[code] = payload
+            else:
+                self.inputs.services.pop(code, None)
+        elif topic == self._server_topic:
+            self.inputs.server_online = payload == "online"
+        else:
+            return
+        self.refresh()
+
+    def _on_reply(self, request_id: str, reply: Mapping[str, Any]) -> None:
+        intent = self.gate.settle(request_id)
+        if intent is None:
+            return  # a reply to an abandoned intent: the state topic tells the truth
+        error = reply.get("error") or {}
+        if not reply.get("ok") and error.get("code") == "OFFLINE":
+            self.gate.pending = intent  # keep it: retried under the same id
+            retried = self.gate.retry()
+            QTimer.singleShot(int(self.settings.retry_s * 1000),
+                              lambda rid=request_id: self._resend(rid))
+            log.info("%s: %s unanswered; retrying (attempt %d)", self.link.device,
+                     intent.op, retried.attempts if retried else 0)
+            self.refresh()
+            return
+        counter = reply.get("counter")
+        if isinstance(counter, Mapping) and self._newer(counter):
+            self.inputs.counter = counter
+        after = self._after.pop(request_id, None)
+        if reply.get("ok"):
+            self.notice = ("ok", self._done_text(intent.op, reply))
+            if after is not None:
+                after(reply)
+        else:
+            self.notice = ("error", model.error_sentence(error))
+        self.refresh()
+
+    def _newer(self, counter: Mapping[str, Any]) -> bool:
+        mine = self.inputs.counter
+        if mine is None:
+            return True
+        return str(counter.get("at", "")) >= str(mine.get("at", ""))
+
+    def _resend(self, request_id: str) -> None:
+        p = self.gate.pending
+        if p is not None and p.request_id == request_id:
+            self.link.request(p.op, p.payload, request_id=p.request_id)
+
+    @staticmethod
+    def _done_text(op: str, reply: Mapping[str, Any]) -> str:
+        t = reply.get("ticket") or {}
+        n = t.get("number", "")
+        return {
+            "call_next": f"已呼叫 {n}", "recall": f"已重呼 {n}", "start": f"{n} 开始办理",
+            "finish": f"{n} 已办结", "skip": f"{n} 已过号", "transfer": f"{n} 已转移",
+            "requeue": f"{n} 已回到队列，等候重新呼叫", "pause": "已暂停", "resume": "已恢复",
+            "open": "已开始办公", "close": "已结束办公",
+        }.get(op, "完成")
+
+    # ---------------------------------------------------------------- clicks
+
+    def _clicked(self, slot: int) -> None:
+        if self.view is None:
+            return
+        btn = self.view.buttons[slot]
+        if not btn.enabled or self.gate.pending is not None:
+            return  # double click or key repeat while the first is in flight
+        op = btn.action.op
+        if op == "transfer":
+            t = (self.inputs.counter or {}).get("ticket") or {}
+            self._open_chooser("transfer", f"把 {t.get('number', '')} 转到哪里？",
+                               model.transfer_choices(self.hall, self.counter_id,
+                                                      t.get("service")), "没有可转的业务或窗口。")
+        elif op == "pause":
+            self._open_chooser("pause", "暂停原因",
+                               model.pause_choices(self.settings.pause_reasons), "")
+        elif op == "requeue":
+            self.send("no_shows", label="读取过号名单", after=self._show_no_shows)
+        else:
+            self.send(op, label=btn.action.label)
+
+    def _show_no_shows(self, reply: Mapping[str, Any]) -> None:
+        self.notice = None
+        self._open_chooser("requeue", "回呼：选择今天过号的号票，让其重新排队",
+                           model.no_show_choices(self.hall, list(reply.get("no_shows") or [])),
+                           "今天没有过号的号票。")
+
+    def _open_chooser(self, op: str, title: str, choices: list[Choice], empty: str) -> None:
+        self._choosing = op
+        self.chooser.show_choices(title, choices, empty)
+        self.pages.setCurrentWidget(self.chooser)
+        self.refresh()
+
+    def _close_chooser(self) -> None:
+        self._choosing = None
+        self.pages.setCurrentWidget(self.main)
+        self.refresh()
+
+    def _chosen(self, choice: Choice) -> None:
+        op = self._choosing
+        self._close_chooser()
+        if op is not None:
+            label = {"transfer": "转移", "pause": "暂停", "requeue": "回呼"}[op]
+            self.send(op, choice.value, label=label)
+
+    def _escape(self) -> None:
+        if self.gate.pending is not None:
+            dropped = self.gate.abandon()
+            self.notice = ("error", f"已放弃“{dropped.label}”。" if dropped else "")
+            self.refresh()
+
+    def send(self, op: str, extra: Mapping[str, Any] | None = None, *, label: str = "",
+             after: Callable[[Mapping[str, Any]], None] | None = None) -> str | None:
+        """Send `op` as one intent (ignored while another is in flight)."""
+        payload = model.request_payload(op, self.inputs.counter, extra)
+        intent = self.gate.begin(op, payload, label or op)
+        if intent is None:
+            return None
+        if after is not None:
+            self._after[intent.request_id] = after
+        self.notice = None
+        self.refresh()
+        self.link.request(op, payload, request_id=intent.request_id)
+        return intent.request_id
