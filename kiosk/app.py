@@ -73,6 +73,7 @@ class KioskWindow(QWidget):
         self.body = QVBoxLayout()
         outer.addLayout(self.body, 1)
         self.page: QWidget | None = None
+        self._graveyard: list[QWidget] = []
 
         self.bottombar = QWidget(objectName="bottombar")
         bottom = QHBoxLayout(self.bottombar)
@@ -112,8 +113,13 @@ class KioskWindow(QWidget):
         if self.page is not None:
             self.body.removeWidget(self.page)
             self.page.hide()
-            self.page.setParent(None)  # out of the window now (findChild, grabs)
-            self.page.deleteLater()  # nothing of the last resident stays on screen
+            # Out of the window at once (findChild, grabs), deleted by Qt on this thread: a
+            # Python-owned widget left to the garbage collector could be freed on paho's
+            # thread, which crashes Qt.
+            self.page.setParent(None)
+            self.page.deleteLater()
+            self._graveyard.append(self.page)
+            del self._graveyard[:-4]  # nothing of the last resident stays on screen
         self.page = widget
         self.body.addWidget(widget)
         widget.show()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from devices.idcard.sim import ReaderSimulator
@@ -59,7 +61,13 @@ class Rig:
         if self.kiosk is not None:
             self.kiosk.close()
             self.kiosk.window.close()
+            self.kiosk.window.deleteLater()
+            self.kiosk.deleteLater()
             self.kiosk = None
+            QApplication.processEvents()
+            # Qt objects must die on the GUI thread, not in a collection that happens to run
+            # on paho's thread in the next test.
+            gc.collect()
 
     @property
     def screen(self) -> m.Screen:
