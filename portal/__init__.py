@@ -1,0 +1,1 @@
+"""The online portal: halls' live waiting figures, ticket lookup, booking, open API."""

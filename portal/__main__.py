@@ -1,0 +1,73 @@
+"""`python -m portal`: serve the portal from the central broker.
+
+    python -m portal --central 10.0.0.5:1884 --user portal-1 \\
+        --credentials /srv/qms/central/credentials.json --halls assets/halls --listen 0.0.0.0:8080
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import uvicorn
+
+from queue_server.config import ConfigError, Hall, load_hall
+from queue_server.mqttlink import BrokerAddress, CredentialsError, load_password
+
+from .app import Portal, create_app
+from .feed import Feed
+from .model import Directory
+
+
+def load_halls(directory: str | None) -> dict[str, Hall]:
+    """Hall configs (for booking slots); the province keeps them for provisioning anyway."""
+    if not directory:
+        return {}
+    halls = {}
+    for path in sorted(Path(directory).glob("*.toml")):
+        hall = load_hall(path)
+        halls[hall.id] = hall
+    return halls
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m portal", description=__doc__.split("\n")[0])
+    p.add_argument("--central", required=True, help="central broker HOST:PORT")
+    p.add_argument("--user", default="portal-1",
+                   help="central broker user, one per portal process (default: %(default)s)")
+    p.add_argument("--credentials", required=True, metavar="FILE",
+                   help="credentials.json of the central broker (python -m provisioning bridge)")
+    p.add_argument("--halls", metavar="DIR",
+                   help="directory of hall configs (*.toml) offered for booking")
+    p.add_argument("--listen", default="127.0.0.1:8080", help="HOST:PORT (default: %(default)s)")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        central = BrokerAddress.parse(args.central)
+        listen = BrokerAddress.parse(args.listen, 8080)
+        password = load_password(args.credentials, args.user)
+        halls = load_halls(args.halls)
+    except (ValueError, CredentialsError, ConfigError) as e:
+        print(f"portal: error: {e}", file=sys.stderr)
+        return 2
+    directory = Directory()
+    portal_placeholder: list[Portal] = []
+    feed = Feed(directory, central, args.user, password,
+                on_change=lambda hall: portal_placeholder[0].hub.changed(hall))
+    portal = Portal(directory, feed, halls)
+    portal_placeholder.append(portal)
+    feed.start(timeout=None)
+    try:
+        uvicorn.run(create_app(portal), host=listen.host.strip("[]"), port=listen.port,
+                    log_level="warning", access_log=False)
+    finally:
+        feed.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
