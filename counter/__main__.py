@@ -62,8 +62,7 @@ def main(argv: list[str] | None = None) -> int:
 
     app = QApplication(sys.argv[:1])
     install_fonts(app)
-    theme = Theme().elder_mode() if args.rating_pad else Theme()
-    app.setStyleSheet(theme.stylesheet())
+    app.setStyleSheet(Theme().stylesheet())  # the pad sets its own elder-mode look
     link = HallLink(hall.id, device, password, broker)
     window: object
     if args.rating_pad:

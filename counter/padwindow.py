@@ -19,12 +19,14 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from queue_server.config import Hall
+from ui.theme import Theme
 
 from .pad import LEVELS, PadMachine, Screen
 from .terminal import Link
@@ -55,6 +57,7 @@ class PadWindow(QWidget):
         conf = hall.counter(counter_id)
         self.counter_name = conf.name if conf else f"{counter_id}号窗口"
         self.setWindowTitle(f"{self.counter_name} 评价器 - {hall.name}")
+        self.setStyleSheet(Theme().elder_mode().stylesheet())  # it faces the resident: 适老化
         self._build()
         self._counter_topic = f"qms/{hall.id}/state/counter/{counter_id}"
         link.connection_changed.connect(self._on_connection)
@@ -92,6 +95,7 @@ class PadWindow(QWidget):
         for level, text in LEVELS:
             b = QPushButton(f"{level}\n{text}")
             b.setMinimumSize(150, 150)
+            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
             b.setStyleSheet(f"QPushButton {{ background: {LEVEL_COLOURS[level]};"
                             " color: #ffffff; font-size: 32px; font-weight: bold;"
                             " border-radius: 14px; padding: 8px; }")
@@ -100,7 +104,7 @@ class PadWindow(QWidget):
             b.clicked.connect(lambda _=False, lv=level: self.choose_level(lv))
             row.addWidget(b)
             self.level_buttons[level] = b
-        ll.addLayout(row)
+        ll.addLayout(row, 1)
         self.levels_message = _label("", 28, True, "#9e0000")
         ll.addWidget(self.levels_message)
         self.levels_countdown = _label("", 26, colour="#222222")

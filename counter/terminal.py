@@ -171,6 +171,7 @@ class TerminalWindow(QWidget):
         self.status = _label("", None, 24, bold=True)
         self.status.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.banner = _label("", "banner")
+        self.banner.setMinimumHeight(48)  # one line with the theme's padding, never clipped
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
         top.addWidget(self.status)
@@ -179,7 +180,7 @@ class TerminalWindow(QWidget):
         self.card = QFrame()
         self.card.setObjectName("card")
         self.card.setStyleSheet("#card { background: #ffffff; border: 2px solid #c9d2dc;"
-                                " border-radius: 12px; }")
+                                " border-radius: 12px; } #card QLabel { background: transparent; }")
         self.number = _label("", None, 84, bold=True)
         self.number.setStyleSheet("font-size: 84px; font-weight: bold; color: #0b5cad;")
         self.marks = _label("", None, 22, bold=True)
@@ -205,7 +206,7 @@ class TerminalWindow(QWidget):
         side = QFrame()
         side.setObjectName("side")
         side.setStyleSheet("#side { background: #ffffff; border: 2px solid #c9d2dc;"
-                           " border-radius: 12px; }")
+                           " border-radius: 12px; } #side QLabel { background: transparent; }")
         self.waiting = _label("", None, 22)
         self.today = _label("", None, 22)
         sl = QVBoxLayout(side)
