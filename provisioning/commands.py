@@ -55,6 +55,12 @@ def cmd_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _repo() -> Any:
+    from provisioning.install import REPO
+
+    return REPO
+
+
 def _password(path: Any, device: str) -> str:
     from queue_server.mqttlink import load_password
 
@@ -68,6 +74,26 @@ def _address(text: str) -> Any:
         return BrokerAddress.parse(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def cmd_install(args: argparse.Namespace) -> int:
+    from provisioning.install import install
+
+    hall = load_hall(args.config)
+    done = install(hall, args.role, args.device, root=args.root, broker=args.broker,
+                   credentials_file=args.credentials, python=args.python, app=args.app_dir,
+                   session_user=args.session_user, cage=args.cage)
+    p = done.plan
+    print(f"provisioning: {p.role} {p.device} of hall {hall.id!r} installed under {done.root} "
+          f"(broker {p.broker})", file=sys.stderr)
+    for path in done.written:
+        print(f"  wrote {path}", file=sys.stderr)
+    for step in done.done:
+        print(f"  {step}", file=sys.stderr)
+    units = [*p.units, *p.user_units]
+    print(f"provisioning: services: {', '.join(units)}; check this machine with: "
+          f"python -m provisioning doctor --config /etc/qms/hall.toml", file=sys.stderr)
+    return 0
 
 
 def register(sub: Any) -> None:
@@ -114,3 +140,33 @@ def register(sub: Any) -> None:
     rot.add_argument("--broker-user", default=DEFAULT_BROKER_USER, metavar="USER",
                      help="group that may read passwd (default: %(default)s)")
     rot.set_defaults(run=cmd_rotate)
+
+    ins = sub.add_parser(
+        "install",
+        help="set this machine up for one role: services, user, credentials, udev, lock-down",
+        description="Write systemd units, the qms user, this device's credentials file, udev "
+        "rules and (kiosk, board, rating pad) a locked-down session under --root; with "
+        "--root / (the default, as root) also create the user and enable the services.",
+    )
+    ins.add_argument("--config", required=True, metavar="FILE", help="hall config")
+    ins.add_argument("--role", required=True, choices=("server", "kiosk", "counter", "display"))
+    ins.add_argument("--device", metavar="ID",
+                     help="this machine's device id (kiosk-1, counter-2, pad-2, display-1); "
+                     "the server is 'server'")
+    ins.add_argument("--root", default="/", metavar="DIR",
+                     help="install under DIR instead of / (to look at the files first)")
+    ins.add_argument("--broker", metavar="ADDRESS",
+                     help="the server's broker for devices, e.g. mqtts://qms-server:8883 "
+                     "(default: the first of [tls] hosts)")
+    ins.add_argument("--credentials", metavar="FILE",
+                     help="devices: the server's /var/lib/qms/broker/credentials.json or the "
+                     "device's own file; only this device's password is installed")
+    ins.add_argument("--session-user", metavar="LOGIN",
+                     help="counter terminals: the clerk's desktop login it runs in")
+    ins.add_argument("--app-dir", default=str(_repo()), metavar="DIR",
+                     help="where this code is installed (default: %(default)s)")
+    ins.add_argument("--python", metavar="PATH",
+                     help="interpreter for the services (default: APP_DIR/.venv/bin/python)")
+    ins.add_argument("--cage", default="/usr/bin/cage", metavar="PATH",
+                     help="the kiosk compositor (default: %(default)s)")
+    ins.set_defaults(run=cmd_install)

@@ -6,9 +6,12 @@ Other tools on the same data: `python -m queue_server SUBCOMMAND ...` (see SUBCO
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
+import os
 import signal
+import socket
 import sys
 import threading
 from datetime import datetime
@@ -37,6 +40,16 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return int(module.main(argv[1:]) or 0)
     return serve(argv)
+
+
+def sd_notify(message: str) -> None:
+    """Tell systemd (NOTIFY_SOCKET) about our state; nothing when not run by it."""
+    where = os.environ.get("NOTIFY_SOCKET")
+    if not where:
+        return
+    addr = "\0" + where[1:] if where.startswith("@") else where
+    with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+        s.sendto(message.encode("ascii"), addr)
 
 
 def serve(argv: list[str]) -> int:
@@ -75,7 +88,13 @@ def serve(argv: list[str]) -> int:
              len(hall.services), len(hall.counters), store.path)
     server.start()
     backups.start()
-    stop.wait()
+    # Under systemd (Type=notify, WatchdogSec=): ready once started, then a watchdog ping
+    # while the worker thread lives; a dead worker gets the service restarted.
+    watchdog_s = int(os.environ.get("WATCHDOG_USEC", "0")) / 3e6
+    sd_notify("READY=1")
+    while not stop.wait(watchdog_s or None):
+        if server._worker is not None and server._worker.is_alive():
+            sd_notify("WATCHDOG=1")
     log.info("stopping")
     backups.stop()
     server.stop()
