@@ -29,6 +29,8 @@ from .screens import Ui, build
 log = logging.getLogger(__name__)
 
 BANNER_OFFLINE = "网络异常，请稍候或到导服台取号"
+PRINTER_PAPER_OUT = "打印机缺纸，号码将显示在屏幕上，请拍照后到导服台领取号票"
+PRINTER_DOWN = "打印机暂不可用，号码将显示在屏幕上，请拍照后到导服台领取号票"
 KIOSK_EXTRA_STYLE = """
 QPushButton#elder, QPushButton#assist {{ min-width: 200px; }}
 QWidget#topbar, QWidget#bottombar {{ background: {surface}; }}
@@ -262,10 +264,14 @@ class KioskController(QObject):
                     status: dict[str, Any] | None) -> None:
         if status is not None:
             self.publish_status("printer", status)
+        if (not ok and problem == "paper_out") or (status or {}).get("paper") == "out":
+            self.dispatch(m.DeviceChanged("printer", False, PRINTER_PAPER_OUT))
+        elif not ok:
+            self.dispatch(m.DeviceChanged("printer", False, PRINTER_DOWN))
+        else:
+            self.dispatch(m.DeviceChanged("printer", True, ""))
         if print_id:
             self.dispatch(m.Printed(print_id, ok, problem, paper_low))
-        else:
-            self.dispatch(m.DeviceChanged("printer", ok, "" if ok else "打印机暂不可用"))
 
     def _on_connection(self, up: bool) -> None:
         if self._closed:

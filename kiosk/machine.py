@@ -217,6 +217,7 @@ class Busy(Screen):
     op: str
     text: str
     offline: bool = False
+    service: str = ""  # the service code of an issue
 
     def handle(self, event: Event, ctx: Context) -> Screen | None:
         if isinstance(event, Replied) and event.request_id == self.request_id:
@@ -374,7 +375,7 @@ def issue(ctx: Context, code: str, card: CardInfo | None) -> Screen:
     rid = ctx.new_id()
     ctx.emit(Send(rid, "issue", payload, durable=True))
     ctx.clear_personal()  # the ID number now lives only in the outbox entry
-    return Busy(rid, "issue", f"正在为您取{svc.name}的号，请稍候…")
+    return Busy(rid, "issue", f"正在为您取{svc.name}的号，请稍候…", service=code)
 
 
 def checkin(ctx: Context, code: str) -> Screen:
@@ -423,11 +424,8 @@ def answered(busy: Busy, reply: dict[str, Any], ctx: Context) -> Screen:
     if code == "DUPLICATE_TICKET" and reply.get("ticket"):
         return Duplicate(reply["ticket"], message)
     if code == "SERVICE_CLOSED":
-        name = ""
-        for svc in ctx.services.values():
-            if svc.name and svc.name in busy.text:
-                name = svc.name
-        return closed_error(name or "该业务", str(error.get("hours") or ""))
+        svc = ctx.services.get(busy.service)
+        return closed_error(svc.name if svc else "该业务", str(error.get("hours") or ""))
     title = ERROR_TITLES.get(code, "没有办成")
     back: Screen | None = CheckinScan() if busy.op == "checkin" else None
     return ErrorShown(title, message or "请稍候再试，或到导服台咨询。", code, back=back)

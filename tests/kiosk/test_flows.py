@@ -196,3 +196,30 @@ def test_elder_mode_toggle_and_accessible_sizes(rig: Rig, qtbot: QtBot) -> None:
     click(rig, qtbot, "home")
     rig.wait_screen(m.Home)
     assert not k.machine.ctx.elder
+
+
+def test_unplugged_reader_degrades_only_the_card_way(rig: Rig, qtbot: QtBot) -> None:
+    rig.start_server()
+    k = rig.start_kiosk()
+    rig.wait_home_live()
+    rig.reader.unplug()
+    qtbot.waitUntil(lambda: "身份证阅读器暂不可用" in k.window.banner.text(), timeout=8000)
+    click(rig, qtbot, "service-A")  # touch still works
+    shown = rig.wait_screen(m.TicketShown)
+    assert isinstance(shown, m.TicketShown) and shown.ticket["number"] == "A001"
+    rig.reader.plug()
+    qtbot.waitUntil(lambda: "身份证" not in k.window.banner.text(), timeout=8000)
+
+
+def test_call_staff_is_published_for_the_desk(rig: Rig, qtbot: QtBot) -> None:
+    rig.start_server()
+    rig.start_kiosk()
+    rig.wait_home_live()
+    desk = rig.broker.collector("display-1", "qms/demo/status/kiosk-1/assist")
+    click(rig, qtbot, "assist")
+    rig.wait_screen(m.StaffCalled)
+    qtbot.waitUntil(lambda: bool(desk.received()), timeout=5000)
+    got = desk.received()[-1]
+    assert got.json()["requested"] is True
+    click(rig, qtbot, "cancel_assist")
+    qtbot.waitUntil(lambda: desk.received()[-1].json()["requested"] is False, timeout=5000)

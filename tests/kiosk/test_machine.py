@@ -147,3 +147,19 @@ def test_helpers() -> None:
     assert m.normalise_number("a12") == "A012" and m.normalise_number("12") is None
     assert m.ticket_code("https://hall.example/t/Abc_12-x") == "Abc_12-x"
     assert m.booking_code("QMS-APPT:demo:20261123:A7K2Q9") == "A7K2Q9"
+
+
+def test_service_closed_by_the_server_names_the_service_and_hours(kiosk: m.Kiosk) -> None:
+    (send,) = kiosk.handle(m.Touch("service", "A"))
+    kiosk.handle(m.Replied(send.request_id, {"ok": False, "error": {
+        "code": "SERVICE_CLOSED", "message": "…", "hours": "08:30-12:00"}}))
+    assert isinstance(kiosk.screen, m.ErrorShown)
+    assert kiosk.screen.title == "综合受理现在不办理" and "08:30-12:00" in kiosk.screen.message
+
+
+def test_daily_cap_is_a_sentence_to_act_on(kiosk: m.Kiosk) -> None:
+    (send,) = kiosk.handle(m.Touch("service", "A"))
+    kiosk.handle(m.Replied(send.request_id, {"ok": False, "error": {
+        "code": "DAILY_CAP_REACHED", "message": "该业务今日号票已取完，请明日再来或网上预约。"}}))
+    assert isinstance(kiosk.screen, m.ErrorShown)
+    assert kiosk.screen.title == "今日号票已取完" and "明日" in kiosk.screen.message
