@@ -60,3 +60,20 @@ def test_unanswered_intent_survives_a_kiosk_restart(rig: Rig, qtbot: QtBot) -> N
     # the answered entry is gone from the file, ID number and all
     raw = db.read_bytes()
     assert resident["id_number"].encode() not in raw and rid.encode() not in raw
+
+
+def test_broker_down_shows_the_banner_and_the_intent_completes_after(
+        rig: Rig, qtbot: QtBot) -> None:
+    rig.start_server()
+    k = rig.start_kiosk(request_timeout=1.0, retry_every_s=0.5)
+    rig.wait_home_live()
+    rig.broker.stop()
+    qtbot.waitUntil(lambda: "网络异常" in k.window.banner.text(), timeout=8000)
+    qtbot.mouseClick(rig.find(QPushButton, "service-D"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: getattr(rig.screen, "offline", False), timeout=5000)
+    assert len(k.outbox) == 1
+    rig.broker.restart()
+    shown = rig.wait_screen(m.TicketShown, timeout=20000)
+    assert isinstance(shown, m.TicketShown) and shown.ticket["number"] == "D001"
+    qtbot.waitUntil(lambda: "网络异常" not in k.window.banner.text(), timeout=5000)
+    assert len(k.outbox) == 0 and tickets_on_server(rig) == 1
