@@ -183,12 +183,20 @@ class ServiceTile(QPushButton):
         self.clicked.connect(touch(ui, "service", svc.code))
 
 
+def grid_columns(n: int, *, elder: bool, portrait: bool) -> int:
+    """Few services: wide tiles (elder mode: one column upright); many: more columns, so
+    the page never grows past the screen."""
+    if portrait:
+        return (1 if n <= 5 else 2) if elder else (2 if n <= 10 else 3)
+    return (2 if n <= 6 else 3) if elder else (3 if n <= 9 else 4)
+
+
 def service_grid(ui: Ui, services: list[m.ServiceInfo]) -> QWidget:
     w = QWidget()
     grid = QGridLayout(w)
     grid.setContentsMargins(0, 0, 0, 0)
     grid.setSpacing(18)
-    cols = (1 if ui.theme.elder else 2) if ui.portrait else (2 if ui.theme.elder else 3)
+    cols = grid_columns(len(services), elder=ui.theme.elder, portrait=ui.portrait)
     for i, svc in enumerate(services):
         grid.addWidget(ServiceTile(svc, ui), i // cols, i % cols)
     return w
@@ -251,31 +259,43 @@ def ticket_page(screen: m.TicketShown, ui: Ui) -> QWidget:
         title = "网络恢复，为您补出号票"
     w, lay = page(ui, title)
     lay.addStretch(1)
-    lay.addWidget(label(str(t.get("service_name") or ""), size=th.title_px, center=True))
+    main = QVBoxLayout()  # the number; beside it (landscape) or below, the printer warning
+    main.addWidget(label(str(t.get("service_name") or ""), size=th.title_px, center=True))
     number = label(str(t.get("number") or ""), size=180 if th.elder else 150, bold=True,
                    center=True, color=th.primary)
     number.setObjectName("ticket-number")
-    lay.addWidget(number)
+    main.addWidget(number)
     if t.get("priority"):
         kind = "预约" if t.get("appointment") else "绿色通道"
-        lay.addWidget(label(f"{kind} · 优先办理", center=True, color=th.ok, bold=True))
-    lay.addWidget(label(wait_text(t), size=th.title_px - 4, center=True))
+        main.addWidget(label(f"{kind} · 优先办理", center=True, color=th.ok, bold=True))
+    main.addWidget(label(wait_text(t), size=th.title_px - 4, center=True))
     if screen.status == "printing":
-        lay.addWidget(label("正在打印号票…", center=True))
+        main.addWidget(label("正在打印号票…", center=True))
     elif screen.status == "printed":
-        lay.addWidget(label("请取走号票，留意叫号屏幕和广播", center=True, color=th.ok))
+        main.addWidget(label("请取走号票，留意叫号屏幕和广播", center=True, color=th.ok))
+    if screen.status != "failed":
+        lay.addLayout(main)
     else:
+        side = QVBoxLayout()
         why = {"paper_out": "打印机缺纸"}.get(screen.problem, "打印机暂时故障")
         warn = label(f"{why}，号票没有打印出来。\n请拍下本页号码和二维码，到导服台出示。"
                      "\n您的号已取好，不会作废。", size=th.title_px - 6, center=True,
                      color=th.accent, bold=True)
         warn.setObjectName("print-failed")
-        lay.addWidget(warn)
+        side.addWidget(warn)
         qr = QLabel()
         qr.setObjectName("ticket-qr")
         qr.setPixmap(qr_pixmap(ticket_qr_content(t, ui.qr_base), 300))
         qr.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        lay.addWidget(qr)
+        side.addWidget(qr)
+        if ui.portrait:
+            lay.addLayout(main)
+            lay.addLayout(side)
+        else:
+            row = QHBoxLayout()
+            row.addLayout(main, 1)
+            row.addLayout(side, 1)
+            lay.addLayout(row)
     lay.addStretch(1)
     lay.addWidget(button("完成", touch(ui, "done"), name="done", big=True, theme=th))
     return w
@@ -315,9 +335,10 @@ def lookup_page(screen: m.LookupInput, ui: Ui) -> QWidget:
     th = ui.theme
     w, lay = page(ui, "查询号票")
     lay.addWidget(label("扫描号票上的二维码，或输入号票上的号码", center=True))
+    entry = QVBoxLayout()  # the typed number and its buttons; the keypad below or beside
     shown = label(screen.typed or "—", size=96, bold=True, center=True, color=th.primary)
     shown.setObjectName("typed")
-    lay.addWidget(shown)
+    entry.addWidget(shown)
     grid = QGridLayout()
     grid.setSpacing(12)
     letters = list(ui.ctx.services)
@@ -330,12 +351,20 @@ def lookup_page(screen: m.LookupInput, ui: Ui) -> QWidget:
     for i, ch in enumerate(KEYS_DIGITS):
         grid.addWidget(button(ch, touch(ui, "key", ch), name=f"key-{ch}", big=True, theme=th),
                        base + i // cols, i % cols)
-    lay.addLayout(grid)
     row = QHBoxLayout()
     row.addWidget(button("删除", touch(ui, "backspace"), secondary=True, name="backspace",
                          big=True, theme=th))
     row.addWidget(button("查询", touch(ui, "submit"), name="submit", big=True, theme=th))
-    lay.addLayout(row)
+    if ui.portrait:
+        lay.addLayout(entry)
+        lay.addLayout(grid)
+        lay.addLayout(row)
+    else:
+        entry.addLayout(row)
+        side = QHBoxLayout()
+        side.addLayout(entry, 2)
+        side.addLayout(grid, 3)
+        lay.addLayout(side)
     lay.addStretch(1)
     return w
 

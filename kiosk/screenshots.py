@@ -34,8 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     from . import machine as m
     from .app import assemble
 
-    app = QApplication(sys.argv[:1])
-    install_fonts(app)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    install_fonts(app)  # type: ignore[arg-type]
     hall = load_hall(args.config)
     ctl = assemble(hall, "kiosk-1", "unused", BrokerAddress("127.0.0.1", 9),
                    tempfile.mkdtemp(prefix="kiosk-shots-"), idcard_port="", scanner_port="",
@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
                               open=s.code != "C", hours="08:30-12:00 13:30-17:00")
         for s in hall.services}
     out = Path(args.out)
+    problems: list[str] = []
 
     def shot(name: str, screen: m.Screen, *, elder: bool = False, landscape: bool = False,
              banner: str = "") -> None:
@@ -55,7 +56,12 @@ def main(argv: list[str] | None = None) -> int:
         ctl.window.resize(LANDSCAPE if landscape else PORTRAIT)
         ctl._render(force=True)
         ctl.window.set_banner(banner)
-        path = grab(ctl.window, out / f"kiosk-{name}.png")
+        size = LANDSCAPE if landscape else PORTRAIT
+        path = grab(ctl.window, out / f"kiosk-{name}.png", size)
+        got = ctl.window.size()
+        if got != size:  # the page's minimum size is larger than the screen: it would clip
+            problems.append(f"{path}: laid out at {got.width()}x{got.height()}, not "
+                            f"{size.width()}x{size.height()}")
         print(path)
 
     shot("home", m.Home())
@@ -66,12 +72,33 @@ def main(argv: list[str] | None = None) -> int:
     shot("elder-landscape", m.Home(), elder=True, landscape=True)
     shot("paper-out", m.TicketShown(TICKET, "p1", status="failed", problem="paper_out"),
          banner="打印机缺纸")
+    shot("paper-out-landscape",
+         m.TicketShown(TICKET, "p1", status="failed", problem="paper_out"), landscape=True,
+         banner="打印机缺纸，号码将显示在屏幕上，请拍照后到导服台领取号票")
+    shot("elder-ticket", m.TicketShown({**TICKET, "priority": True}, "p1", status="failed",
+                                       problem="offline"), elder=True)
+    shot("elder-ticket-landscape", m.TicketShown({**TICKET, "priority": True}, "p1",
+                                                 status="failed", problem="offline"),
+         elder=True, landscape=True)
     shot("error", m.closed_error("不动产登记", "08:30-12:00 13:30-17:00"))
     shot("offline", m.Busy("r1", "issue", "", offline=True),
          banner="网络异常，请稍候或到导服台取号")
     shot("lookup", m.LookupInput("B01"))
+    shot("lookup-elder-landscape", m.LookupInput("B01"), elder=True, landscape=True)
+    shot("duplicate", m.Duplicate(TICKET, ""))
+    shot("result-elder-landscape", m.LookupResult({**TICKET, "status": "called",
+                                                  "counter_name": "3号窗口"}),
+         elder=True, landscape=True)
+    k.ctx.card = m.CardInfo("110101194001010011", "王秀英", 86)
+    shot("choose-elder-landscape", m.ChooseService(), elder=True, landscape=True)
+    shot("choose-elder", m.ChooseService(), elder=True)
+    k.ctx.card = None
+    shot("staff", m.StaffCalled(), elder=True, landscape=True)
+    shot("checkin", m.CheckinScan(), landscape=True)
     ctl.close()
-    return 0
+    for p in problems:
+        print(f"TOO BIG: {p}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":
