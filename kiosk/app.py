@@ -240,7 +240,15 @@ class KioskController(QObject):
         """Send every unanswered intent again under its own id (applied at most once)."""
         if not self.link.connected:
             return
+        today = datetime.now(self.hall.tz).date()
         for intent in self.outbox.pending():
+            if datetime.fromtimestamp(intent.created, self.hall.tz).date() != today:
+                # Request ids are unique per day only, and the resident left long ago: a
+                # ticket issued now would be a ticket for nobody.
+                log.warning("outbox: dropping %s %s from a previous day, never answered",
+                            intent.op, intent.request_id)
+                self.outbox.remove(intent.request_id)
+                continue
             if intent.request_id not in self._inflight:
                 log.info("outbox: sending %s %s again", intent.op, intent.request_id)
                 self._send(intent.request_id, intent.op, intent.payload)

@@ -42,11 +42,13 @@ class Outbox:
         )
         self.path.chmod(0o600)
 
-    def add(self, request_id: str, op: str, payload: dict[str, Any]) -> None:
+    def add(self, request_id: str, op: str, payload: dict[str, Any],
+            created: float | None = None) -> None:
         with self._lock:
             self._db.execute(
                 "INSERT OR IGNORE INTO outbox (id, op, payload, created) VALUES (?, ?, ?, ?)",
-                (request_id, op, json.dumps(payload, ensure_ascii=False), time.time()),
+                (request_id, op, json.dumps(payload, ensure_ascii=False),
+                 time.time() if created is None else created),
             )
 
     def remove(self, request_id: str) -> bool:

@@ -77,3 +77,18 @@ def test_broker_down_shows_the_banner_and_the_intent_completes_after(
     assert isinstance(shown, m.TicketShown) and shown.ticket["number"] == "D001"
     qtbot.waitUntil(lambda: "网络异常" not in k.window.banner.text(), timeout=5000)
     assert len(k.outbox) == 0 and tickets_on_server(rig) == 1
+
+
+def test_an_intent_from_a_previous_day_is_dropped_not_issued(rig: Rig, qtbot: QtBot) -> None:
+    import time
+
+    old = Outbox(rig.tmp / "kiosk-data")
+    old.add("20200101-aaaa", "issue", {"service": "A", "source": "walk_in"},
+            created=time.time() - 2 * 86400)
+    old.close()
+    rig.start_server()
+    k = rig.start_kiosk()
+    rig.wait_home_live()
+    qtbot.waitUntil(lambda: len(k.outbox) == 0, timeout=5000)
+    qtbot.wait(300)
+    assert tickets_on_server(rig) == 0 and rig.printer.tickets == []
