@@ -51,6 +51,17 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, CredentialsError, ValueError) as e:
         print(f"kiosk: {e}", file=sys.stderr)
         return 2
+    dev = hall.device(args.device)
+    if dev is None or dev.role != "kiosk":
+        kiosks = ", ".join(d for d in hall.device_ids if d.startswith("kiosk-")) or "none"
+        print(f"kiosk: {args.config} lists no kiosk device {args.device!r} (kiosks: {kiosks})",
+              file=sys.stderr)
+        return 2
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+            or os.environ.get("QT_QPA_PLATFORM")):
+        print("kiosk: no display (DISPLAY is not set); run it on the kiosk's screen, under "
+              "xvfb-run, or with QT_QPA_PLATFORM=offscreen", file=sys.stderr)
+        return 2
     size = None
     if args.windowed:
         try:
