@@ -96,6 +96,41 @@ def cmd_install(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from provisioning.doctor import Target, render, run
+    from provisioning.install import read_env
+
+    env = read_env(Path(args.env))
+    device = args.device or env.get("QMS_DEVICE")
+    if not device:
+        print("provisioning: error: give --device (this machine's device id; `install` "
+              f"writes it to {args.env})", file=sys.stderr)
+        return 2
+    hall = load_hall(args.config)
+    same = env.get("QMS_DEVICE") == device
+    default_broker = "127.0.0.1:1883" if device == "server" else None
+    broker_text = args.broker or (env.get("QMS_BROKER") if same else None) or default_broker
+    if not broker_text:
+        print("provisioning: error: give --broker (the address this device uses)",
+              file=sys.stderr)
+        return 2
+    data = args.data or (env.get("QMS_DATA") if same else None)
+    if data is None and device == "server":
+        data = "/var/lib/qms/server"
+    target = Target(
+        hall=hall, device=device, broker=_address(broker_text),
+        credentials=Path(args.credentials or (env.get("QMS_CREDENTIALS") if same else None)
+                         or "/etc/qms/credentials.json"),
+        data=Path(data) if data else None, broker_dir=Path(args.broker_dir))
+    checks = []
+    for check in run(target, services=not args.no_services):
+        checks.append(check)
+    print(render(checks))
+    return 1 if any(c.failed for c in checks) else 0
+
+
 def register(sub: Any) -> None:
     """Add the installing commands to `python -m provisioning`'s subparsers."""
     tls = sub.add_parser(
@@ -170,3 +205,23 @@ def register(sub: Any) -> None:
     ins.add_argument("--cage", default="/usr/bin/cage", metavar="PATH",
                      help="the kiosk compositor (default: %(default)s)")
     ins.set_defaults(run=cmd_install)
+
+    doc = sub.add_parser(
+        "doctor",
+        help="check this machine and say, in Chinese and English, what to fix",
+        description="Checks the broker login, the queue server, the clock, disk, data "
+        "directory, this device's reader/printer/scanner, fonts and voice. Exit status 1 "
+        "when something is wrong. Defaults come from /etc/qms/qms.env (written by install).",
+    )
+    doc.add_argument("--config", required=True, metavar="FILE", help="hall config")
+    doc.add_argument("--device", metavar="ID", help="device to check (default: this machine's)")
+    doc.add_argument("--broker", metavar="ADDRESS", help="broker address the device uses")
+    doc.add_argument("--credentials", metavar="FILE", help="the device's credentials file")
+    doc.add_argument("--data", metavar="DIR", help="the program's data directory")
+    doc.add_argument("--env", default="/etc/qms/qms.env", metavar="FILE",
+                     help="what install wrote about this machine (default: %(default)s)")
+    doc.add_argument("--broker-dir", default="/var/lib/qms/broker", metavar="DIR",
+                     help="server: the broker's directory (default: %(default)s)")
+    doc.add_argument("--no-services", action="store_true",
+                     help="do not ask systemd whether the services run")
+    doc.set_defaults(run=cmd_doctor)
