@@ -60,7 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     from ui.link import HallLink
     from ui.theme import Theme, install_fonts
 
+    from .nonefix import NoneGuard
+
     app = QApplication(sys.argv[:1])
+    guard = NoneGuard(app)  # PySide6 6.12.0 on Python 3.11 leaks None's references
     install_fonts(app)
     app.setStyleSheet(Theme().stylesheet())  # the pad sets its own elder-mode look
     link = HallLink(hall.id, device, password, broker)
@@ -88,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     wake.start(500)
     code = app.exec()
     link.close()
+    del guard
     return code
 
 

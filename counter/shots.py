@@ -152,9 +152,12 @@ def shoot(out_dir: Path) -> list[str]:
 def main(argv: list[str]) -> int:
     from ui.theme import Theme, install_fonts
 
+    from .nonefix import top_up
+
     out = Path(argv[0]) if argv else REPO / "docs"
     out.mkdir(parents=True, exist_ok=True)
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    top_up()
     install_fonts(app)  # type: ignore[arg-type]
     app.setStyleSheet(Theme().stylesheet())  # type: ignore[union-attr]
     problems = shoot(out)
