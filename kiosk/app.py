@@ -168,6 +168,9 @@ class KioskController(QObject):
         self.retry_timer = QTimer(self)
         self.retry_timer.setInterval(int(retry_every_s * 1000))
         self.retry_timer.timeout.connect(self.resend_outbox)
+        self.printer_timer = QTimer(self)  # staff see a printer that died while idle
+        self.printer_timer.setInterval(60_000)
+        self.printer_timer.timeout.connect(self.devices.query_printer)
         self.home_timer = QTimer(self)  # coalesce bursts of state updates into one redraw
         self.home_timer.setSingleShot(True)
         self.home_timer.setInterval(200)
@@ -190,6 +193,7 @@ class KioskController(QObject):
         d.printed.connect(self._on_printed)
         self.tick_timer.start()
         self.retry_timer.start()
+        self.printer_timer.start()
         self._render(force=True)
         lk.start()
         d.start()
@@ -203,6 +207,7 @@ class KioskController(QObject):
         self._closed = True
         self.tick_timer.stop()
         self.home_timer.stop()
+        self.printer_timer.stop()
         self.retry_timer.stop()
         self.devices.stop()
         self.link.close()
