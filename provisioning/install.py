@@ -419,6 +419,11 @@ def plan(hall: Hall, role: str, device: str | None, *, broker: str | None, pytho
         outside = None if str(backup_dir).startswith(data + "/") else str(backup_dir)
         files[UNITS / "qms-broker.service"] = (broker_unit(hall), 0o644)
         files[UNITS / "qms-server.service"] = (server_unit(hall, python, app, outside), 0o644)
+        if outside:
+            # Backups on another disk: made for the server's user at boot (the unit
+            # may only write there, and refuses to start if the path is missing).
+            files[Path("etc/tmpfiles.d/qms.conf")] = (
+                TMPFILES + f"d {outside} 0750 {USER} {USER} -\n", 0o644)
         units += ["qms-broker.service", "qms-server.service"]
     else:
         kind = device.split("-", 1)[0]

@@ -287,3 +287,14 @@ def test_server_tells_systemd_it_is_ready_and_pings_the_watchdog(tmp_path: Path)
             proc.wait(15)
             sock.close()
     assert got[0] == b"READY=1" and got[1:] == [b"WATCHDOG=1", b"WATCHDOG=1"]
+
+
+def test_backups_on_another_disk_are_writable_for_the_server(tmp_path: Path, root: Path) -> None:
+    hall = tmp_path / "hall.toml"
+    hall.write_text(DEMO_HALL.read_text("utf-8") + '\n[backup]\ndir = "/srv/usb/qms-backups"\n',
+                    "utf-8")
+    install(load_hall(hall), "server", root=root)
+    u = unit(root / "etc/systemd/system/qms-server.service")
+    assert u["Service"]["ReadWritePaths"] == "/srv/usb/qms-backups"
+    tmpfiles = (root / "etc/tmpfiles.d/qms.conf").read_text()
+    assert "d /srv/usb/qms-backups 0750 qms qms -" in tmpfiles
