@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from .. import estimate
+from .. import estimate, estimate_learned
 from ..config import Hall
 from .model import QUEUED, CounterStatus, HallState, Ticket, TicketStatus
 
@@ -28,8 +28,9 @@ def counters_for(hall: Hall, s: HallState, service: str) -> tuple[int, int]:
 
 
 def est_wait_s(hall: Hall, s: HallState, service: str, ahead: int) -> int:
-    open_now, configured = counters_for(hall, s, service)
-    return estimate.wait_s(ahead, service_time_s(hall, s, service), open_now, configured)
+    # The learned model (estimate_learned.py); estimate.py's first model is the baseline
+    # `./qms bench estimate` compares it with.
+    return estimate_learned.wait_s(hall, s, service, ahead)
 
 
 def ahead_of(s: HallState, t: Ticket) -> int:

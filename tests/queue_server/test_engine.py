@@ -238,16 +238,18 @@ def test_ahead_and_estimate_follow_the_queue() -> None:
         d.issue("B")
     view = d.engine.service_view("B", d.now)
     assert view["waiting"] == 4
-    # no counter open: the two counters configured for B stand in; 8 typical minutes
-    assert view["est_wait_s"] == round(4 * 8 * 60 / 2)
+    # no counter open: the two counters configured for B stand in (counter 3 gives B
+    # 8/9 of its time, weight 2 against A's 1); 8 typical minutes (estimate_learned.py)
+    two = view["est_wait_s"]
+    assert round(4 * 8 * 60 / 2) <= two < 4 * 8 * 60
     last = d.ok(c.Lookup(number="B004"))["ticket"]
     assert last["ahead"] == 3
     d.open("4")
-    assert d.engine.service_view("B", d.now)["est_wait_s"] == 4 * 8 * 60
+    assert d.engine.service_view("B", d.now)["est_wait_s"] == 4 * 8 * 60  # one counter, free
     d.call("4")
-    d.tick(300)
-    d.call("4")  # B001 served in 301 s (call_next ticks a second): the median
-    assert d.engine.service_view("B", d.now)["est_wait_s"] == 2 * 301
+    d.tick(60)
+    d.call("4")  # B001 served in 61 s: a fast clerk pulls the estimate below typical
+    assert d.engine.service_view("B", d.now)["est_wait_s"] < 2 * 8 * 60
 
 
 def test_every_refusal_has_a_chinese_sentence() -> None:

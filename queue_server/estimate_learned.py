@@ -1,0 +1,122 @@
+"""Wait estimates, learned from the hall's own history.
+
+Replaces the first model (tickets ahead × median service time ÷ counters, kept in
+estimate.py as the baseline). What it learns, from every ticket the engine still holds
+(today's and the recent days' not yet pruned) that a counter called and ended:
+
+- the time a call takes (service, or the wait before a no-show is skipped) per
+  service × counter × hour, shrunk towards the same counter over the day, the service
+  over the hall, and the config's typical minutes when there are few samples;
+
+and what it looks at now:
+
+- which counters serving the service are open (paused and closed ones add nothing),
+  and how much of each one's time goes to this service (its weight × that queue's
+  length against its other queues);
+- the tickets ahead, where `ahead` already counts transferred and priority tickets
+  of the queue, plus those transferred to one of these counters by name;
+- whether a counter is free now (the next call comes at once) or all are busy
+  (on average half a call time away).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .config import Hall
+from .engine.model import CounterStatus, HallState, TicketStatus
+
+PRIOR_WEIGHT = 4.0  # samples' worth of trust in the level above (shrinkage)
+ENDED = (TicketStatus.DONE, TicketStatus.NO_SHOW)
+
+
+@dataclass
+class Stats:
+    n: int = 0
+    total: float = 0.0
+
+    def add(self, x: float) -> None:
+        self.n += 1
+        self.total += x
+
+    def shrunk(self, prior: float) -> float:
+        return (self.total + PRIOR_WEIGHT * prior) / (self.n + PRIOR_WEIGHT)
+
+
+@dataclass
+class History:
+    by_service: dict[str, Stats] = field(default_factory=dict)
+    by_counter: dict[tuple[str, str], Stats] = field(default_factory=dict)
+    by_hour: dict[tuple[str, str, int], Stats] = field(default_factory=dict)
+
+    def call_time_s(self, service: str, counter: str, hour: int, typical_s: float) -> float:
+        p = self.by_service.get(service, Stats()).shrunk(typical_s)
+        p = self.by_counter.get((service, counter), Stats()).shrunk(p)
+        return self.by_hour.get((service, counter, hour), Stats()).shrunk(p)
+
+
+def learn(s: HallState) -> History:
+    h = History()
+    for t in s.tickets.values():
+        if t.status not in ENDED or t.counter is None or t.finished_at is None:
+            continue
+        began = t.called_at if t.status is TicketStatus.NO_SHOW else (t.started_at or t.called_at)
+        if began is None:
+            continue
+        x = max(0.0, (t.finished_at - began).total_seconds())
+        h.by_service.setdefault(t.service, Stats()).add(x)
+        h.by_counter.setdefault((t.service, t.counter), Stats()).add(x)
+        h.by_hour.setdefault((t.service, t.counter, began.hour), Stats()).add(x)
+    return h
+
+
+# A History per engine state, learned again only when a ticket has ended since.
+_CACHE: dict[int, tuple[HallState, int, History]] = {}
+
+
+def _ended(s: HallState) -> int:
+    return sum(c.served + c.no_show for c in s.counters.values())
+
+
+def history(s: HallState) -> History:
+    key = _ended(s)
+    hit = _CACHE.get(id(s))
+    if hit is None or hit[0] is not s or hit[1] != key:
+        hit = (s, key, learn(s))
+        if len(_CACHE) > 64:
+            _CACHE.clear()
+        _CACHE[id(s)] = hit
+    return hit[2]
+
+
+def wait_s(hall: Hall, s: HallState, service: str, ahead: int,
+           now: datetime | None = None) -> int:
+    """Seconds until a ticket of `service` with `ahead` tickets before it is called."""
+    svc = hall.service(service)
+    typical = (svc.service_minutes if svc else 10.0) * 60.0
+    when = now or s.last_at
+    hour = when.hour if when is not None else 10
+    hist = history(s)
+    configured = hall.counters_serving(service)
+    open_now = [c for c in configured if s.counters[c.id].status is CounterStatus.OPEN]
+    # With none open (early morning, everyone on break) the configured counters stand
+    # in: residents need a figure, and the hall will open them.
+    counters = open_now or list(configured)
+    rate = 0.0
+    extra = 0.0
+    free = False
+    for c in counters:
+        weights = {cs.code: cs.weight for cs in c.services}
+        load = {code: w * max(1, len(s.queue(code))) for code, w in weights.items()}
+        share = load.get(service, 0) / sum(load.values()) if load else 0.0
+        if share <= 0:
+            continue
+        rate += share / max(1.0, hist.call_time_s(service, c.id, hour, typical))
+        extra += len(s.counter_transfers.get(c.id, ())) * share
+        if c in open_now and s.counters[c.id].current is None:
+            free = True
+    if rate <= 0:
+        return round(ahead * typical / max(1, len(counters)))
+    residual = 0.0 if free else 0.5 / rate
+    return round((ahead + extra) / rate + residual)

@@ -1,0 +1,36 @@
+"""The learned wait model: learns a counter's pace, counts only open counters."""
+
+from __future__ import annotations
+
+from queue_server import estimate_learned
+from queue_server.engine import commands as c
+from tests.queue_server.engine_harness import Desk
+
+
+def test_learns_the_pace_of_the_counter_and_counts_open_counters() -> None:
+    d = Desk()
+    d.open("4")
+    for _ in range(6):
+        d.issue("B")
+    for _ in range(4):  # counter 4 serves B in 2 minutes, typical is 8
+        d.call("4")
+        d.tick(120)
+    hist = estimate_learned.history(d.engine.state)
+    fast = hist.call_time_s("B", "4", d.now.hour, 8 * 60)
+    assert 120 < fast < 8 * 60 / 2
+    s = d.engine.state
+    one = estimate_learned.wait_s(d.hall, s, "B", 5)
+    assert abs(one - (5 * fast + 0.5 * fast)) <= 2  # busy: half a call until the next
+    d.open("3")  # counter 3 gives B most of its time (weight 2, A queue empty)
+    assert estimate_learned.wait_s(d.hall, s, "B", 5) < one * 0.75
+    d.ok(c.Pause("3", "午休"))
+    assert estimate_learned.wait_s(d.hall, s, "B", 5) == one
+
+
+def test_no_counter_open_uses_the_configured_ones() -> None:
+    d = Desk()
+    d.issue("D")
+    # D: counter 6 only, 3/4 of its time (weight 3 for D, 1 for C); typical 10 minutes;
+    # 2 ahead plus half a call until the counter is free
+    per_call = 10 * 60 / 0.75
+    assert estimate_learned.wait_s(d.hall, d.engine.state, "D", 2) == round(2.5 * per_call)
