@@ -85,13 +85,21 @@ def main(argv: list[str] | None = None) -> int:
         window.resize(*size)  # type: ignore[attr-defined]
         window.show()  # type: ignore[attr-defined]
     # let Python see SIGTERM while Qt's loop runs
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QEvent, QTimer
     wake = QTimer()
     wake.timeout.connect(lambda: None)
     wake.start(500)
     code = app.exec()
+    # Tear down in order (MQTT first, then widgets, while the app lives): left to the
+    # interpreter's exit, PySide6 deletes them in any order and may crash.
+    wake.stop()
     link.close()
-    del guard
+    window.close()  # type: ignore[attr-defined]
+    window.deleteLater()  # type: ignore[attr-defined]
+    link.deleteLater()
+    guard.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    QApplication.processEvents()
     return code
 
 
