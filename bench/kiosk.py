@@ -102,6 +102,9 @@ def swipes(broker, runs: int, baud: int, tmp: Path) -> dict[str, float]:  # type
     from tests.support.server import in_process
 
     app = QApplication.instance() or QApplication([])
+    from kiosk.app import keep_none_alive
+
+    guard = keep_none_alive(app)  # noqa: F841 - see kiosk/app.py
     hall = load_hall(REPO / "assets/halls/demo.toml")
     server = in_process(broker, tmp / "server")
     reader_sim = ReaderSimulator(str(tmp / "idcard"))

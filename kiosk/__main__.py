@@ -77,11 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     from devices.printer import PrinterError
     from ui.theme import install_fonts
 
-    from .app import assemble
+    from .app import assemble, keep_none_alive
 
     data = Path(args.data or Path.home() / ".local/state/qms" / args.device)
     app = QApplication(sys.argv[:1])
     install_fonts(app)
+    guard = keep_none_alive(app)  # noqa: F841 - lives with the app
     none = "" if args.no_devices else None  # "" switches a configured device off
     try:
         ctl = assemble(hall, args.device, password, broker, data,

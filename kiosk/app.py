@@ -403,3 +403,12 @@ def assemble(hall: Hall, device: str, password: str, broker: Any, data_dir: Any,
                       camera=dev.camera, camera_dir=camera_dir, printer=ticket_printer)
     return KioskController(hall, device, link, Outbox(data_dir), devices, qr_base=qr_base,
                            request_timeout=request_timeout, retry_every_s=retry_every_s)
+
+
+def keep_none_alive(app: QObject) -> QObject:
+    """PySide6 6.12.0 on Python 3.11 loses a reference to None per void Qt call; a kiosk
+    makes several every second (the countdown) and hundreds per page, so without this it
+    aborts ("none_dealloc") within the hour. The guard is the counter's, shared."""
+    from counter.nonefix import NoneGuard
+
+    return NoneGuard(app)

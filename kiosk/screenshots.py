@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     install_fonts(app)  # type: ignore[arg-type]
+    from counter.nonefix import top_up
+
+    top_up()  # see kiosk/__main__.py: PySide6 6.12.0 on Python 3.11 leaks None's references
     hall = load_hall(args.config)
     ctl = assemble(hall, "kiosk-1", "unused", BrokerAddress("127.0.0.1", 9),
                    tempfile.mkdtemp(prefix="kiosk-shots-"), idcard_port="", scanner_port="",
