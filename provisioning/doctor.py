@@ -110,6 +110,7 @@ class Target:
     credentials: Path
     data: Path | None = None
     broker_dir: Path = Path("/var/lib/qms/broker")
+    tls_dir: Path = Path("/etc/qms/tls")
 
     @property
     def role(self) -> str:
@@ -302,6 +303,44 @@ def check_server_side(t: Target, password: str) -> list[Check]:
                             "执行 systemctl restart qms-server，查看 journalctl -u qms-server",
                             "systemctl restart qms-server; see journalctl -u qms-server"))
     return out
+
+
+def check_tls_listener(t: Target, ca_file: Path) -> Check | None:
+    """Server with [tls]: the LAN listener answers with a certificate devices will accept."""
+    from provisioning.tls import TlsSettings
+
+    settings = TlsSettings.from_hall(t.hall)
+    if settings is None:
+        return None
+    host = settings.hosts[0]
+    try:
+        ctx = ssl.create_default_context(cafile=str(ca_file))
+        with socket.create_connection((host, settings.port), timeout=3) as raw, \
+                ctx.wrap_socket(raw, server_hostname=host) as tls:
+            cert = tls.getpeercert()
+    except FileNotFoundError:
+        return fail("找不到大厅根证书", f"hall CA {ca_file} not found",
+                    "重新运行 provisioning install --role server",
+                    "re-run `provisioning install --role server`")
+    except ssl.SSLCertVerificationError as e:
+        return fail("消息服务器的证书不被设备接受", f"the TLS listener's certificate fails: "
+                    f"{e.verify_message}", "重新运行 provisioning install --role server",
+                    "re-run `provisioning install --role server` ([tls] hosts must name this "
+                    "machine)")
+    except OSError as e:
+        return fail(f"设备连不上消息服务器的加密端口 {host}:{settings.port}",
+                    f"TLS listener {host}:{settings.port} unreachable: {e}",
+                    "检查本机地址是否为 [tls] hosts 的第一个；执行 systemctl restart qms-broker",
+                    "check this machine has the first [tls] hosts address; systemctl restart "
+                    "qms-broker")
+    days = int((ssl.cert_time_to_seconds(str(cert["notAfter"])) - time.time()) // 86400)
+    if days < 30:
+        return Check(Level.WARN, f"消息服务器证书 {days} 天后过期",
+                     f"the broker certificate expires in {days} days",
+                     "运行 python -m provisioning install --role server 更新证书",
+                     "re-run `provisioning install --role server` to renew it")
+    return ok(f"设备可用加密方式连接 {host}:{settings.port}", f"TLS listener {host}:"
+              f"{settings.port} presents a valid certificate ({days} days left)")
 
 
 def check_backups(t: Target, now: datetime) -> Check:
@@ -531,6 +570,9 @@ def run(t: Target, *, now: Callable[[], datetime] | None = None,
     if t.role == "server":
         if password is not None:
             yield from check_server_side(t, password)
+        listener = check_tls_listener(t, t.tls_dir / "ca.crt")
+        if listener is not None:
+            yield listener
         yield check_backups(t, clock())
     elif password is not None:
         login, view = _connect_and_look(t, password)

@@ -208,3 +208,38 @@ def test_a_port_the_kiosk_app_holds_is_not_probed(tmp_path: Path) -> None:
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_server_checks_its_tls_listener(tmp_path: Path) -> None:
+    from provisioning.broker import TlsListener, provision_hall
+    from provisioning.tls import provision_tls
+    from queue_server.mqttlink import BrokerAddress
+    from tests.support.broker import free_port
+
+    tls_port = free_port()
+    hall_path = tmp_path / "hall.toml"
+    hall_path.write_text(DEMO_HALL.read_text("utf-8")
+                         + f'\n[tls]\nhosts = ["127.0.0.1"]\nport = {tls_port}\n', "utf-8")
+    hall = load_hall(hall_path)
+    with Broker.start(hall_path) as broker:
+        files = provision_tls(hall, broker.dir / "tls", ["127.0.0.1"])
+        creds = tmp_path / "server.json"
+        creds.write_text(json.dumps({"server": broker.password("server")}))
+        creds.chmod(0o600)
+        target = Target(hall, "server", broker.broker_address, creds, data=tmp_path / "srv",
+                        broker_dir=broker.dir, tls_dir=files.dir)
+        down = by_text(list(run(target, services=False)), "TLS listener 127.0.0.1")
+        assert down.failed and "unreachable" in down.en
+        provision_hall(hall, broker.dir, broker.broker_address,
+                       tls=TlsListener(BrokerAddress("127.0.0.1", tls_port), files.cert,
+                                       files.key))
+        broker.restart()
+        import time
+
+        time.sleep(0.3)  # the TLS listener comes up with the plain one
+        up = by_text(list(run(target, services=False)), "presents a valid certificate")
+        assert up.level is Level.OK
+        other = provision_tls(hall, tmp_path / "other", ["127.0.0.1"])
+        bad = by_text(list(run(replace(target, tls_dir=other.dir), services=False)),
+                      "certificate fails")
+        assert bad.failed

@@ -181,3 +181,17 @@ def test_cli_tls(tmp_path: Path) -> None:
                           str(DEMO_HALL), "--out", str(out)],
                          cwd=REPO, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "give at least one host" in bad.stderr
+
+
+def test_broker_address_forms() -> None:
+    assert BrokerAddress.parse("10.0.0.2:1883") == BrokerAddress("10.0.0.2", 1883)
+    tls = BrokerAddress.parse("mqtts://qms-server")
+    assert (tls.host, tls.port, tls.tls, tls.ca_file) == ("qms-server", 8883, True,
+                                                          "/etc/qms/tls/ca.crt")
+    custom = BrokerAddress.parse("mqtts://10.0.0.2:9883?ca=/tmp/ca.crt")
+    assert (custom.port, custom.ca_file) == (9883, "/tmp/ca.crt")
+    for addr in (tls, custom, BrokerAddress("h", 1)):
+        assert BrokerAddress.parse(str(addr)) == addr  # what install writes, the apps read
+    for bad in ("http://x", "mqtt://x?ca=/c", "mqtts://x?cert=/c", "mqtts://x:0"):
+        with pytest.raises(ValueError):
+            BrokerAddress.parse(bad)
