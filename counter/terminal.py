@@ -350,7 +350,9 @@ class TerminalWindow(QWidget):
         mine = self.inputs.counter
         if mine is None:
             return True
-        return str(counter.get("at", "")) >= str(mine.get("at", ""))
+        # Strictly newer only: a reply can reach the GUI after the state topic of a later
+        # change in the same second (another terminal); the state topic always follows.
+        return str(counter.get("at", "")) > str(mine.get("at", ""))
 
     def _resend(self, request_id: str) -> None:
         p = self.gate.pending
