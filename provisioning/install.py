@@ -473,23 +473,30 @@ def _user_ids(name: str) -> tuple[int, int] | None:
     return u.pw_uid, u.pw_gid
 
 
-def _run(cmd: list[str], done: list[str]) -> None:
+def _run(cmd: list[str], done: list[str], *, must: bool = True) -> None:
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     except FileNotFoundError:
         done.append(f"skipped (not installed): {' '.join(cmd)}")
         return
     if r.returncode != 0:
-        raise ProvisioningError(f"{' '.join(cmd)} failed: {(r.stderr or r.stdout).strip()}")
+        problem = f"{' '.join(cmd)} failed: {(r.stderr or r.stdout).strip()}"
+        if must:
+            raise ProvisioningError(problem)
+        done.append(f"warning: {problem}")
+        return
     done.append(" ".join(cmd))
 
 
 def install(hall: Hall, role: str, device: str | None = None, *, root: str | Path = "/",
             broker: str | None = None, credentials_file: str | Path | None = None,
             python: str | None = None, app: str | Path = REPO,
-            session_user: str | None = None, cage: str = CAGE) -> Installed:
+            session_user: str | None = None, cage: str = CAGE,
+            activate: bool | None = None) -> Installed:
+    """Write `role`'s files under `root`; `activate` (default: root is /) also creates the
+    user, hands the credentials to it, reloads udev and enables and starts the services."""
     root = Path(root).resolve()
-    real = root == Path("/")
+    real = root == Path("/") if activate is None else activate
     app = Path(app).resolve()
     venv_python = app / ".venv" / "bin" / "python"
     python = python or str(venv_python if venv_python.exists() else Path(sys.executable))
@@ -566,10 +573,11 @@ def install(hall: Hall, role: str, device: str | None = None, *, root: str | Pat
         _run(["systemd-tmpfiles", "--create", "/etc/tmpfiles.d/qms.conf"], done)
         _run(["systemctl", "daemon-reload"], done)
         if role == "server":
-            _run(["systemctl", "disable", "--now", "mosquitto.service"], done)
+            # The packaged broker, if any, would hold port 1883.
+            _run(["systemctl", "disable", "--now", "mosquitto.service"], done, must=False)
         else:
             _run(["udevadm", "control", "--reload"], done)
-            _run(["udevadm", "trigger"], done)
+            _run(["udevadm", "trigger"], done, must=False)
             if units:
                 _run(["sysctl", "--system"], done)
                 _run(["systemctl", "set-default", "graphical.target"], done)

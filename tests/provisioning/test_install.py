@@ -298,3 +298,40 @@ def test_backups_on_another_disk_are_writable_for_the_server(tmp_path: Path, roo
     assert u["Service"]["ReadWritePaths"] == "/srv/usb/qms-backups"
     tmpfiles = (root / "etc/tmpfiles.d/qms.conf").read_text()
     assert "d /srv/usb/qms-backups 0750 qms qms -" in tmpfiles
+
+
+def test_activation_steps_on_a_real_machine(monkeypatch: pytest.MonkeyPatch, tls_hall: Path,
+                                            root: Path, cage: str) -> None:
+    """What install runs with --root / (recorded here, not run: this is not a hall PC)."""
+    import provisioning.install as inst
+
+    ran: list[list[str]] = []
+    users: dict[str, tuple[int, int]] = {}
+    monkeypatch.setattr(inst, "_user_ids", lambda name: users.get(name))
+    hall = load_hall(tls_hall)
+
+    def sysusers_creates_qms(cmd: list[str], done: list[str], must: bool = True) -> None:
+        ran.append(cmd)
+        if cmd[0] == "systemd-sysusers":
+            users["qms"] = (os.getuid(), os.getgid())
+
+    monkeypatch.setattr(inst, "_run", sysusers_creates_qms)
+    install(hall, "server", root=root / "s", activate=True)
+    assert ran[0][0] == "systemd-sysusers"
+    assert ["systemctl", "disable", "--now", "mosquitto.service"] in ran
+    assert ran[-1] == ["systemctl", "enable", "--now", "qms-broker.service", "qms-server.service"]
+    assert os.stat(root / "s/etc/qms/credentials.json").st_uid == os.getuid()
+
+    ran.clear()
+    (root / "k/etc/qms/tls").mkdir(parents=True)
+    shutil.copy(root / "s/etc/qms/tls/ca.crt", root / "k/etc/qms/tls/ca.crt")
+    install(hall, "kiosk", "kiosk-1", root=root / "k", activate=True, cage=cage,
+            credentials_file=root / "s/var/lib/qms/broker/credentials.json")
+    assert ["udevadm", "control", "--reload"] in ran
+    assert ["systemctl", "mask", "ctrl-alt-del.target"] in ran
+    assert ["systemctl", "set-default", "graphical.target"] in ran
+    assert ran[-1] == ["systemctl", "enable", "--now", "qms-kiosk-1.service"]
+    with pytest.raises(ProvisioningError, match="apt-get install cage"):
+        install(hall, "kiosk", "kiosk-1", root=root / "k", activate=True,
+                cage=str(root / "no-cage"),
+                credentials_file=root / "s/var/lib/qms/broker/credentials.json")
