@@ -1,0 +1,642 @@
+"""./qms bench reliability: does the hall ever lose a resident's place? Figures, not timings.
+
+- crash: under load (kiosks issuing, counters calling), kill -9 the server process at
+  random moments and restart it; count, from the clients' side, acknowledged tickets
+  lost (lookup by code after the last restart), numbers issued twice in a day, tickets
+  called twice (call replies and the events table) and requests never answered.
+- broker: restart (and crash) Mosquitto; every client — server, kiosks, counters, a
+  board — must come back: a kiosk issues, a counter calls it, the board sees the call
+  and the counter's state. Time to recover p50/p99.
+- fuzz: malformed payloads on every op of every role (wrong types, huge strings, deep
+  JSON, invalid UTF-8, no id, random bytes): the server never dies and answers each one;
+  random byte streams into the device parsers (ID card, scanner); the engine's
+  hypothesis properties with many more examples than the test run.
+- privacy: record every message any device can read during a simulated day; no ID
+  number may appear outside the cmd and reply topics of the device that sent it.
+- midnight: a day that crosses midnight on the server's clock (numbering restarts,
+  tickets still open from before midnight are called after it), and the system clock
+  stepping back a minute (nothing reordered, no number reused).
+
+The quick versions run in ./qms test (tests/reliability/); this command runs the full
+ones and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from bench._sim import Devices, Plan, SimClock, pct, start_server
+from bench.protocol import bench_hall
+from queue_server.client import RequestClient, RequestTimeout
+from queue_server.config import load_hall
+from queue_server.mqttlink import connect, make_client
+from tests.support.broker import REPO, Broker
+from tests.support.server import ServerProcess
+
+
+@dataclass
+class Figures:
+    name: str
+    rows: list[tuple[str, Any, Any]] = field(default_factory=list)  # (what, value, must be)
+
+    def add(self, what: str, value: Any, must: Any = None) -> None:
+        self.rows.append((what, value, must))
+
+    @property
+    def failed(self) -> list[str]:
+        return [w for w, v, m in self.rows if m is not None and v != m]
+
+
+def _db_counts(data: Path) -> dict[str, int]:
+    """Numbers issued twice per day and tickets called twice, from the database itself."""
+    conn = sqlite3.connect(f"{(data / 'hall.db').resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        reused = conn.execute(
+            "SELECT COUNT(*) FROM (SELECT day, number FROM tickets GROUP BY day, number"
+            " HAVING COUNT(*) > 1)").fetchone()[0]
+        # a second non-recall call of a ticket with no requeue/transfer between them
+        rows = conn.execute(
+            "SELECT ticket, kind, json_extract(data, '$.recall') FROM events"
+            " WHERE kind IN ('called', 'requeued', 'transferred') ORDER BY seq").fetchall()
+        open_call: set[int] = set()
+        twice = 0
+        for ticket, kind, recall in rows:
+            if kind != "called":
+                open_call.discard(ticket)
+            elif not recall:
+                twice += ticket in open_call
+                open_call.add(ticket)
+        tickets = conn.execute("SELECT COUNT(*) FROM tickets").fetchone()[0]
+        return {"reused": reused, "called_twice": twice, "tickets": tickets}
+    finally:
+        conn.close()
+
+
+# --------------------------------------------------------------------------- crash
+
+
+def crash(kills: int, tmp: Path, seed: int = 1, kiosks: int = 3, counters: int = 4) -> Figures:
+    rnd = random.Random(seed)
+    hall = bench_hall(tmp)
+    data = tmp / "crash-data"
+    f = Figures(f"crash: kill -9 the server {kills} times under load")
+    acked: list[tuple[str, str, str]] = []  # (day, number, code)
+    called: list[str] = []
+    unanswered: list[str] = []
+    refused: Counter[str] = Counter()
+    stop = threading.Event()
+    lock = threading.Lock()
+    with Broker.start(hall) as broker:
+        server = ServerProcess(broker, data, hall).start()
+        clients = {d: RequestClient("demo", d, broker.password(d), broker.broker_address,
+                                    will=False).start()
+                   for d in [f"kiosk-{i}" for i in range(1, kiosks + 1)]
+                   + [f"counter-{i}" for i in range(1, counters + 1)]}
+
+        def kiosk(device: str) -> None:
+            r = random.Random(f"{seed}-{device}")
+            while not stop.is_set():
+                try:
+                    reply = clients[device].request(
+                        "issue", {"service": r.choice("ABCDE")}, timeout=60)
+                except RequestTimeout:
+                    with lock:
+                        unanswered.append(device)
+                    continue
+                with lock:
+                    if reply["ok"]:
+                        t = reply["ticket"]
+                        acked.append((t["issued_at"][:10], t["number"], t["code"]))
+                    else:
+                        refused[reply["error"]["code"]] += 1
+                time.sleep(r.uniform(0, 0.03))
+
+        def counter(device: str) -> None:
+            r = random.Random(f"{seed}-{device}")
+            clients[device].request("open", timeout=60)
+            while not stop.is_set():
+                try:
+                    reply = clients[device].request("call_next", timeout=60)
+                except RequestTimeout:
+                    with lock:
+                        unanswered.append(device)
+                    continue
+                if reply["ok"]:
+                    with lock:
+                        called.append(reply["ticket"]["number"] + "@"
+                                      + reply["ticket"]["issued_at"][:10])
+                time.sleep(r.uniform(0.01, 0.06))
+
+        threads = [threading.Thread(target=kiosk if d.startswith("kiosk") else counter,
+                                    args=(d,), daemon=True) for d in clients]
+        for t in threads:
+            t.start()
+        downtime: list[float] = []
+        try:
+            for i in range(kills):
+                time.sleep(rnd.uniform(0.1, 0.8))
+                server.kill()
+                t0 = time.monotonic()
+                server.start(wait_online=False)
+                server.wait_log("connected to broker", 60, occurrences=i + 2)
+                downtime.append(time.monotonic() - t0)
+            time.sleep(0.5)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(90)
+        lost = 0
+        lookup = clients["kiosk-1"]
+        for _day, number, code in acked:
+            reply = lookup.request("lookup", {"code": code}, timeout=60)
+            if not reply["ok"] or reply["ticket"]["number"] != number:
+                lost += 1
+        for rc in clients.values():
+            rc.close()
+        server.close()
+    numbers = Counter((d, n) for d, n, _ in acked)
+    db = _db_counts(data)
+    f.add("acknowledged tickets", len(acked))
+    f.add("calls acknowledged", len(called))
+    f.add("server restart to online, p50 s", round(statistics.median(downtime), 2))
+    f.add("acknowledged tickets lost", lost, 0)
+    f.add("numbers issued twice (replies)", sum(c > 1 for c in numbers.values()), 0)
+    f.add("numbers issued twice (database)", db["reused"], 0)
+    f.add("tickets called twice (replies)", sum(c > 1 for c in Counter(called).values()), 0)
+    f.add("tickets called twice (events)", db["called_twice"], 0)
+    f.add("requests never answered", len(unanswered), 0)
+    f.add("refusals", dict(refused) or "none")
+    return f
+
+
+# --------------------------------------------------------------------------- broker
+
+
+def broker_restarts(n: int, tmp: Path) -> Figures:
+    f = Figures(f"broker: restart Mosquitto {n} times (every other one kill -9)")
+    hall_path = REPO / "assets/halls/demo.toml"
+    hall = load_hall(hall_path)
+    recover: list[float] = []
+    failures: list[str] = []
+    with Broker.start(hall_path) as broker:
+        server = start_server(broker, tmp / "broker-data", hall_path)
+        devices = Devices(hall, broker)
+        board_calls: list[dict[str, Any]] = []
+        states: dict[str, dict[str, Any]] = {}
+        got = threading.Condition()
+        board = make_client("demo", "display-1", broker.password("display-1"))
+
+        def on_message(c: Any, u: Any, m: mqtt.MQTTMessage) -> None:
+            with got:
+                if m.topic.endswith("/event/called"):
+                    board_calls.append(json.loads(m.payload))
+                elif "/state/counter/" in m.topic:
+                    states[m.topic.rsplit("/", 1)[1]] = json.loads(m.payload)
+                got.notify_all()
+
+        board.on_message = on_message
+        board.on_connect = lambda c, *a: c.subscribe(
+            [("qms/demo/event/called", 1), ("qms/demo/state/#", 1)])
+        connect(board, broker.broker_address)
+        board.loop_start()
+        try:
+            devices.request("counter-2", "open")
+            for i in range(n):
+                broker.restart(crash=i % 2 == 1)
+                t0 = time.monotonic()
+                try:
+                    kiosk = devices.request("kiosk-1", "issue", {"service": "A"}, timeout=60)
+                    number = kiosk["ticket"]["number"]
+                    call = devices.request("counter-2", "call_next", timeout=60)
+                    if not call["ok"] or call["ticket"]["number"] != number:
+                        failures.append(f"restart {i}: counter-2 called {call}")
+                    deadline = time.monotonic() + 60
+                    with got:
+                        while time.monotonic() < deadline and not (
+                                any(c.get("number") == number for c in board_calls)
+                                and _current_number(states.get("2")) == number):
+                            got.wait(0.1)
+                    if not any(c.get("number") == number for c in board_calls):
+                        failures.append(f"restart {i}: the board never saw {number} called")
+                    elif _current_number(states.get("2")) != number:
+                        failures.append(f"restart {i}: board state of counter 2 is stale")
+                    recover.append(time.monotonic() - t0)
+                except RequestTimeout as e:
+                    failures.append(f"restart {i}: {e}")
+            back = sum(rc.connected for rc in devices.clients.values())
+            f.add("restarts", n)
+            f.add("clients connected at the end", f"{back}/{len(devices.clients)}"
+                  + (" + server" if server.wait_connected(5) else " (server OFFLINE)"))
+            f.add("recover p50 s (issue → call → board)", round(pct(recover, 50), 2))
+            f.add("recover p99 s", round(pct(recover, 99), 2))
+            f.add("rounds not consistent", len(failures), 0)
+            for msg in failures[:3]:
+                f.add("  e.g.", msg)
+        finally:
+            board.disconnect()
+            board.loop_stop()
+            devices.close()
+            server.stop()
+    return f
+
+
+def _current_number(state: dict[str, Any] | None) -> str | None:
+    cur = (state or {}).get("ticket")
+    return cur.get("number") if isinstance(cur, dict) else cur
+
+
+# --------------------------------------------------------------------------- fuzz
+
+OPS_BY_DEVICE = {
+    "kiosk-1": ["issue", "checkin", "lookup"],
+    "counter-1": ["open", "close", "call_next", "recall", "start", "skip", "requeue",
+                  "transfer", "finish", "pause", "resume", "no_shows"],
+    "pad-1": ["rate"],
+    "portal": ["book", "cancel", "lookup"],
+}
+FIELDS = ["service", "source", "id_number", "priority", "code", "number", "counter", "level",
+          "reason", "comment", "slot_start", "slot_end", "expect_current", "phone", "name"]
+
+
+def bad_payload(r: random.Random) -> bytes:
+    kind = r.randrange(9)
+    if kind == 0:
+        return bytes(r.randrange(256) for _ in range(r.randrange(0, 200)))  # random bytes
+    if kind == 1:
+        return b'{"id": "x' + bytes([0xff, 0xfe, 0xc3]) + b'"}'  # invalid UTF-8
+    if kind == 2:
+        depth = r.choice([50, 500, 5000, 100_000])
+        return ("[" * depth + "]" * depth).encode()  # deep JSON
+    if kind == 3:
+        return json.dumps({"service": "A"}).encode()  # no id
+    values: list[Any] = [None, True, 0, -1, 2 ** 70, 1.5, "", "A", "Z9", "x" * 70_000,
+                         "\u0000", "\ud7ff", [], {}, [1, [2]], {"a": {"b": 1}}, "A001",
+                         "110101199003077777", "2026-13-45T99:99", "../../#", "+"]
+    body: dict[str, Any] = {}
+    for key in r.sample(FIELDS, r.randrange(0, 5)):
+        body[key] = r.choice(values)
+    rid: Any = r.choice([uuid.uuid4().hex, uuid.uuid4().hex, 7, None, "", "é" * 3,
+                         "x" * 100, ["a"]])
+    if kind != 4:
+        body["id"] = rid
+    text = json.dumps(body, ensure_ascii=r.random() < 0.5)
+    if kind == 5:
+        text = text[: r.randrange(max(1, len(text)))]  # truncated
+    return text.encode("utf-8", "surrogatepass")
+
+
+class _Fuzzer:
+    """Publishes with a fresh response topic per message, so every reply is matched."""
+
+    def __init__(self, broker: Broker, device: str) -> None:
+        self.device = device
+        self.base = f"qms/demo/reply/{device}/fuzz"
+        self.pending: set[str] = set()
+        self.cond = threading.Condition()
+        self.client = make_client("demo", device, broker.password(device), will=False)
+        ready = threading.Event()
+        self.client.on_connect = lambda c, *a: c.subscribe(self.base + "/#", 1)
+        self.client.on_subscribe = lambda *a: ready.set()
+        self.client.on_message = self._on_message
+        connect(self.client, broker.broker_address)
+        self.client.loop_start()
+        if not ready.wait(10):
+            raise TimeoutError(f"fuzz client {device} did not subscribe")
+
+    def _on_message(self, c: Any, u: Any, m: mqtt.MQTTMessage) -> None:
+        with self.cond:
+            self.pending.discard(m.topic)
+            self.cond.notify_all()
+
+    def send(self, op: str, payload: bytes, n: int, window: int = 100) -> None:
+        tag = f"{self.base}/{n}"
+        with self.cond:
+            while len(self.pending) >= window:
+                if not self.cond.wait(30):
+                    break
+            self.pending.add(tag)
+        props = Properties(PacketTypes.PUBLISH)
+        props.ResponseTopic = tag
+        self.client.publish(f"qms/demo/cmd/{self.device}/{op}", payload, qos=1,
+                            properties=props)
+
+    def drain(self, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while self.pending and time.monotonic() < deadline:
+                self.cond.wait(0.2)
+            return len(self.pending)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def fuzz(cases: int, parser_bytes: int, examples: int, tmp: Path, seed: int = 1) -> Figures:
+    f = Figures(f"fuzz: {cases} malformed requests, {parser_bytes} random parser inputs")
+    r = random.Random(seed)
+    hall_path = REPO / "assets/halls/demo.toml"
+    with Broker.start(hall_path) as broker:
+        server = start_server(broker, tmp / "fuzz-data", hall_path)
+        fuzzers = {d: _Fuzzer(broker, d) for d in OPS_BY_DEVICE}
+        try:
+            for n in range(cases):
+                device = r.choice(list(OPS_BY_DEVICE))
+                op = r.choice(OPS_BY_DEVICE[device] + ["nope", "issue"])
+                fuzzers[device].send(op, bad_payload(r), n)
+            missing = sum(fz.drain(60) for fz in fuzzers.values())
+            alive = server._worker is not None and server._worker.is_alive()
+            with RequestClient("demo", "kiosk-2", broker.password("kiosk-2"),
+                               broker.broker_address, will=False) as rc:
+                rc.start()
+                still = rc.request("issue", {"service": "A"}, timeout=30)["ok"]
+        finally:
+            for fz in fuzzers.values():
+                fz.close()
+            server.stop()
+    f.add("requests without a reply", missing, 0)
+    f.add("server worker alive", alive, True)
+    f.add("server still issues after the fuzz", still, True)
+    crashed = parser_fuzz(parser_bytes, r)
+    f.add("device parser crashes (ID card, scanner)", crashed, 0)
+    if examples:
+        rc_ = engine_properties(examples)
+        f.add(f"engine hypothesis properties at {examples} examples", "pass" if rc_ == 0
+              else f"FAIL (pytest rc {rc_})", "pass")
+    return f
+
+
+def parser_fuzz(n: int, r: random.Random) -> int:
+    """Random byte streams, in random chunks, into the ID card frame parser (as the driver
+    resumes after a FrameError) and the scanner's line and text decoders. A documented
+    FrameError is the parser working; anything else is a crash."""
+    from devices.idcard.protocol import FrameError, parse_command, parse_reply
+    from devices.scanner.protocol import LineDecoder, decode_code
+
+    def frames(stream: bytes, parse: Any) -> None:
+        buf = b""
+        i = 0
+        while i < len(stream):
+            k = r.randrange(1, 64)
+            buf += stream[i:i + k]
+            i += k
+            for _ in range(10_000):  # every call consumes input or waits for more
+                try:
+                    item, buf = parse(buf)
+                except FrameError as e:
+                    buf = e.rest
+                    continue
+                if item is None:
+                    break
+
+    crashes = 0
+    for _ in range(n):
+        stream = bytes(r.randrange(256) for _ in range(r.randrange(1, 400)))
+        if r.random() < 0.3:  # plant a preamble so frame bodies get parsed too
+            cut = r.randrange(len(stream))
+            stream = stream[:cut] + bytes.fromhex("AAAAAA9669") + stream[cut:]
+        try:
+            frames(stream, parse_reply)
+            frames(stream, parse_command)
+            d = LineDecoder()
+            for i in range(0, len(stream), 17):
+                for code in d.feed(stream[i:i + 17]):
+                    decode_code(code)
+        except Exception:  # any other exception is a crash we count
+            crashes += 1
+    return crashes
+
+
+def engine_properties(examples: int) -> int:
+    code = ("import sys, pytest\nfrom hypothesis import settings\n"
+            f"settings.register_profile('rel', max_examples={examples}, deadline=None)\n"
+            "settings.load_profile('rel')\n"
+            "sys.exit(pytest.main(['-q', '-x', '-p', 'no:cacheprovider',"
+            " 'tests/queue_server/test_engine_properties.py']))\n")
+    return subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                          timeout=3600).returncode
+
+
+# --------------------------------------------------------------------------- privacy
+
+
+def privacy(arrivals: int, tmp: Path, seed: int = 1) -> Figures:
+    """Record what every device can read during a simulated day; look for ID numbers."""
+    from bench.day import HallDay
+
+    f = Figures(f"privacy: every readable message of a simulated day ({arrivals} residents)")
+    hall_path = REPO / "assets/halls/demo.toml"
+    hall = load_hall(hall_path)
+    day = datetime.now(hall.tz).date()
+    clock = SimClock(datetime(day.year, day.month, day.day, 7, 55, tzinfo=hall.tz))
+    sent: dict[str, str] = {}  # ID number -> device that sent it
+    records: list[tuple[str, str, bytes]] = []
+    lock = threading.Lock()
+    with Broker.start(hall_path, bind_client_ids=False) as broker:
+        recorders = []
+        for device in ("server", *hall.device_ids):
+            # a second connection per device (the server too), subscribed to everything:
+            # the broker's ACL delivers exactly what that device may read
+            c = make_client("demo", device, broker.password(device), will=False)
+            c._client_id = f"rec-{device}".encode()  # a second connection, not a takeover
+
+            def on_message(cl: Any, u: Any, m: mqtt.MQTTMessage, dev: str = device) -> None:
+                with lock:
+                    records.append((dev, m.topic, bytes(m.payload)))
+
+            c.on_message = on_message
+            c.on_connect = lambda cl, *a: cl.subscribe("qms/#", 1)
+            connect(c, broker.broker_address)
+            c.loop_start()
+            recorders.append(c)
+        time.sleep(0.5)
+        server = start_server(broker, tmp / "privacy-data", hall_path, clock)
+        devices = Devices(hall, broker)
+        original = devices.request
+
+        def spy(device: str, op: str, payload: dict[str, Any] | None = None,
+                **kw: Any) -> dict[str, Any]:
+            if payload and payload.get("id_number"):
+                sent[payload["id_number"]] = device
+            return original(device, op, payload, **kw)
+
+        devices.request = spy  # type: ignore[method-assign]
+        sim = HallDay(hall, devices, Plan(clock, 0, random.Random(seed)), day, arrivals)
+        try:
+            sim.plan_residents()
+            sim.plan_clerks()
+            sim.plan.run(until=sim.close_at + timedelta(hours=1))
+            time.sleep(0.5)
+        finally:
+            devices.close()
+            server.stop()
+            for c in recorders:
+                c.disconnect()
+                c.loop_stop()
+    leaks = privacy_leaks(records, sent)
+    seen = {n for n, dev in sent.items()
+            if any(n in p.decode("utf-8", "replace") and t.startswith(f"qms/demo/cmd/{dev}/")
+                   for _, t, p in records)}
+    f.add("messages recorded (per reading device)", len(records))
+    f.add("topics seen", len({t for _, t, _ in records}))
+    f.add("ID numbers sent by kiosks", len(sent))
+    f.add("ID numbers seen on their sender's cmd topic (the scan sees them)",
+          f"{len(seen)}/{len(sent)}", f"{len(sent)}/{len(sent)}")
+    f.add("ID numbers outside the sender's cmd/reply topics", len(leaks), 0)
+    for leak in leaks[:3]:
+        f.add("  e.g.", leak)
+    f.add("names, phones, addresses", "not checked: no kiosk/filing flow sends them yet")
+    return f
+
+
+def privacy_leaks(records: list[tuple[str, str, bytes]], sent: dict[str, str]) -> list[str]:
+    """(reader, topic, payload) holding an ID number outside its sender's own topics."""
+    leaks = []
+    for reader, topic, payload in records:
+        text = payload.decode("utf-8", "replace").upper()
+        for number, device in sent.items():
+            if number.upper() not in text and number[:17] not in text:
+                continue
+            own = (f"qms/demo/cmd/{device}/", f"qms/demo/reply/{device}")
+            if not topic.startswith(own):
+                leaks.append(f"{number[:6]}… from {device} on {topic} (read by {reader})")
+    return leaks
+
+
+# --------------------------------------------------------------------------- midnight
+
+
+def midnight(tmp: Path) -> Figures:
+    f = Figures("midnight and clock: a day crossing 00:00, the clock stepping back 1 min")
+    hall_path = REPO / "assets/halls/demo.toml"
+    hall = load_hall(hall_path)
+    today = datetime.now(hall.tz).date()
+    clock = SimClock(datetime(today.year, today.month, today.day, 23, 50, tzinfo=hall.tz))
+    data = tmp / "midnight-data"
+    with Broker.start(hall_path) as broker:
+        server = start_server(broker, data, hall_path, clock)
+        dev = Devices(hall, broker)
+        try:
+            before = [dev.request("kiosk-1", "issue", {"service": "A"})["ticket"]
+                      for _ in range(3)]
+            clock.step(timedelta(minutes=15))  # 00:05 the next day
+            after = [dev.request("kiosk-1", "issue", {"service": "A"})["ticket"]
+                     for _ in range(2)]
+            f.add("numbers before midnight", " ".join(t["number"] for t in before))
+            f.add("numbers after midnight", " ".join(t["number"] for t in after))
+            f.add("numbering restarted at midnight", after[0]["number"] == "A001", True)
+            dev.request("counter-2", "open")
+            calls = [dev.request("counter-2", "call_next") for _ in range(5)]
+            got = [c["ticket"]["code"] for c in calls if c["ok"]]
+            f.add("tickets from before midnight called after it",
+                  f"{sum(t['code'] in got for t in before)}/{len(before)}", f"{len(before)}/3"
+                  if len(before) == 3 else None)
+            f.add("order of calls = order of issue",
+                  got == [t["code"] for t in before + after], True)
+            old = dev.request("kiosk-2", "lookup", {"code": before[0]["code"]})
+            f.add("yesterday's ticket still found by code", old["ok"], True)
+            # the system clock steps back a minute
+            issued = dev.request("kiosk-1", "issue", {"service": "B"})["ticket"]
+            clock.step(timedelta(minutes=-1))
+            stepped = [dev.request("kiosk-1", "issue", {"service": "B"})["ticket"]
+                       for _ in range(2)]
+            clock.step(timedelta(minutes=2))
+            stepped.append(dev.request("kiosk-1", "issue", {"service": "B"})["ticket"])
+            seq = [issued, *stepped]
+            f.add("numbers around the step back", " ".join(t["number"] for t in seq))
+            f.add("issue times never go back", all(
+                a["issued_at"] <= b["issued_at"] for a, b in pairwise(seq)),
+                True)
+            dev.request("counter-4", "open")  # serves B only
+            calls = [dev.request("counter-4", "call_next") for _ in range(len(seq))]
+            f.add("called in issue order after the step back",
+                  [c["ticket"]["number"] for c in calls if c["ok"]] == [t["number"] for t in seq],
+                  True)
+        finally:
+            dev.close()
+            server.stop()
+    conn = sqlite3.connect(f"{(data / 'hall.db').resolve().as_uri()}?mode=ro", uri=True)
+    ats = [datetime.fromisoformat(a) for (a,) in conn.execute(
+        "SELECT at FROM events ORDER BY seq")]
+    conn.close()
+    f.add("events out of time order in the log",
+          sum(b < a for a, b in pairwise(ats)), 0)
+    db = _db_counts(data)
+    f.add("numbers issued twice in a day (database)", db["reused"], 0)
+    f.add("tickets called twice (events)", db["called_twice"], 0)
+    return f
+
+
+# --------------------------------------------------------------------------- main
+
+
+def table(results: list[Figures]) -> str:
+    out = []
+    for fig in results:
+        out.append(f"\n-- {fig.name}")
+        for what, value, must in fig.rows:
+            mark = "" if must is None else ("  ok" if value == must else f"  FAIL (want {must})")
+            out.append(f"   {what:<52} {value}{mark}")
+    bad = [f"{fig.name.split(':')[0]}: {w}" for fig in results for w in fig.failed]
+    out.append("\n" + ("all figures as required" if not bad else "FAILED: " + "; ".join(bad)))
+    return "\n".join(out)
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="./qms bench reliability", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="the ./qms test sizes")
+    ap.add_argument("--only", nargs="*", choices=["crash", "broker", "fuzz", "privacy",
+                                                  "midnight"])
+    ap.add_argument("--kills", type=int, default=100)
+    ap.add_argument("--restarts", type=int, default=20)
+    ap.add_argument("--cases", type=int, default=100_000, help="malformed MQTT requests")
+    ap.add_argument("--parser-bytes", type=int, default=100_000,
+                    help="random byte streams into the device parsers")
+    ap.add_argument("--examples", type=int, default=5000, help="hypothesis examples")
+    ap.add_argument("--arrivals", type=int, default=360, help="residents in the privacy day")
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.kills, args.restarts, args.cases, args.parser_bytes = 5, 3, 2000, 2000
+        args.examples, args.arrivals = 0, 40
+    only = set(args.only or ["crash", "broker", "fuzz", "privacy", "midnight"])
+    tmp = Path(tempfile.mkdtemp(prefix="qms-reliability-"))
+    os.chmod(tmp, 0o755)
+    results: list[Figures] = []
+    t0 = time.monotonic()
+    steps = [
+        ("midnight", lambda: midnight(tmp)),
+        ("crash", lambda: crash(args.kills, tmp, args.seed)),
+        ("broker", lambda: broker_restarts(args.restarts, tmp)),
+        ("fuzz", lambda: fuzz(args.cases, args.parser_bytes, args.examples, tmp, args.seed)),
+        ("privacy", lambda: privacy(args.arrivals, tmp, args.seed)),
+    ]
+    for name, run in steps:
+        if name in only:
+            print(f"[reliability] {name} …", file=sys.stderr, flush=True)
+            results.append(run())
+    print(f"\n== ./qms bench reliability ({'quick' if args.quick else 'full'},"
+          f" {time.monotonic() - t0:.0f} s) ==" + table(results))
+    return 1 if any(fig.failed for fig in results) else 0
