@@ -1,0 +1,129 @@
+"""The whole online path in a real browser: hall broker + queue server, bridge, central
+broker, portal (uvicorn), and Debian's headless Chromium loading the hall page, running
+its script and showing the waiting figures change while kiosks issue tickets."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from portal.app import Portal, create_app
+from portal.feed import Feed
+from portal.model import Directory
+from provisioning.bridge import provision_bridge
+from queue_server.client import RequestClient
+from queue_server.config import load_hall
+from queue_server.mqttlink import BrokerAddress
+from tests.provisioning.test_bridge import Central
+from tests.support.broker import DEMO_HALL, Broker, free_port
+from tests.support.server import in_process
+
+CHROMIUM = shutil.which("chromium")
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--hide-scrollbars"]
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed "
+                                "(./qms setup installs it as root: apt-get install chromium)")
+
+
+@pytest.fixture
+def online(tmp_path: Path) -> Iterator[tuple[Broker, str]]:
+    cdir = Path(tempfile.mkdtemp(prefix="qms-central-"))
+    os.chmod(cdir, 0o755)
+    hall = Broker.start()
+    central_addr = BrokerAddress("127.0.0.1", free_port())
+    provision_bridge("demo", cdir, central_addr, hall_dir=hall.dir, retry_s=1)
+    central = Central(cdir / "mosquitto.conf")
+    central.start(central_addr.port)
+    hall.restart()
+    server = in_process(hall, tmp_path / "data")
+    creds = json.loads((cdir / "credentials.json").read_text())
+    directory = Directory()
+    holder: list[Portal] = []
+    feed = Feed(directory, central_addr, "portal-1", creds["portal-1"],
+                on_change=lambda h: holder[0].hub.changed(h))
+    portal = Portal(directory, feed, {"demo": load_hall(DEMO_HALL)}, sse_interval_s=0.3)
+    holder.append(portal)
+    feed.start()
+    port = free_port()
+    web = uvicorn.Server(uvicorn.Config(create_app(portal), host="127.0.0.1", port=port,
+                                        log_level="warning"))
+    thread = threading.Thread(target=web.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    deadline = time.monotonic() + 10
+    while directory.get("demo") is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield hall, f"http://127.0.0.1:{port}"
+    finally:
+        web.should_exit = True
+        thread.join(5)
+        feed.stop()
+        server.stop()
+        central.kill()
+        hall.close()
+        shutil.rmtree(cdir, ignore_errors=True)
+
+
+def chromium(tmp: Path, *args: str) -> subprocess.Popen[bytes]:
+    profile = tempfile.mkdtemp(dir=tmp)
+    return subprocess.Popen([CHROMIUM or "chromium", *FLAGS, f"--user-data-dir={profile}",
+                             *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+
+def waiting_in_dom(html: str, service: str) -> int:
+    row = html.split(f'data-service="{service}"')[1]
+    return int(row.split('class="waiting">')[1].split("<")[0])
+
+
+def test_live_stream_and_pages_in_chromium(online: Any, tmp_path: Path) -> None:
+    hall, base = online
+    with RequestClient("demo", "kiosk-1", hall.password("kiosk-1"),
+                       hall.broker_address) as kiosk:
+        before = next(s["waiting"] for s in httpx.get(f"{base}/api/v1/halls/demo").json()
+                      ["services"] if s["service"] == "B")
+        # The page's event stream carries the new figures as kiosks issue tickets.
+        with httpx.stream("GET", f"{base}/events?halls=demo", timeout=20) as r:
+            lines = r.iter_lines()
+            for _ in range(3):
+                assert kiosk.request("issue", {"service": "B", "source": "walk_in"})["ok"]
+            seen = before
+            deadline = time.monotonic() + 15
+            while seen < before + 3 and time.monotonic() < deadline:
+                line = next(lines)
+                if line.startswith("data: "):
+                    h = json.loads(line[6:])
+                    seen = next(s["waiting"] for s in h["services"] if s["service"] == "B")
+            assert seen == before + 3
+        t = kiosk.request("issue", {"service": "A", "source": "walk_in"})["ticket"]
+    dom, _ = chromium(tmp_path, "--dump-dom", f"{base}/h/demo").communicate(timeout=60)
+    assert waiting_in_dom(dom.decode(), "B") == before + 3
+    for name, path in (("portal-hall.png", "/h/demo"),
+                       ("portal-ticket.png", f"/t/demo/{t['code']}"),
+                       ("portal-index.png", "/"),
+                       ("portal-book.png", "/book?hall=demo&service=C")):
+        browser = chromium(tmp_path, "--timeout=3000", "--window-size=412,915",
+                           f"--screenshot={DOCS / name}", f"{base}{path}")
+        browser.communicate(timeout=60)
+        assert (DOCS / name).stat().st_size > 5_000
