@@ -95,10 +95,16 @@ class HallDay:
             if hi <= lo:
                 continue
             span = (hi - lo).total_seconds()
-            for at in sorted(self.rnd.uniform(0, span) for _ in range(n)):
-                service = self.rnd.choices(list(weights), list(weights.values()))[0]
-                self.plan.at(lo + timedelta(seconds=at), lambda s=service: self.arrive(s))
-        self.plan.at(self.t(8, 0), self.book_morning)
+            for offset in sorted(self.rnd.uniform(0, span) for _ in range(n)):
+                at = lo + timedelta(seconds=offset)
+                # residents come for what is open then (a township hall closes at noon)
+                open_now = {c: w for c, w in weights.items()
+                            if (svc := self.hall.service(c)) and svc.hours.is_open(at)}
+                if open_now:
+                    service = self.rnd.choices(list(open_now), list(open_now.values()))[0]
+                    self.plan.at(at, lambda s=service: self.arrive(s))
+        # bookings are made the evening before (halls that book a day ahead at the earliest)
+        self.plan.at(self.t(18) - timedelta(days=1), self.book_ahead)
 
     def arrive(self, service: str) -> None:
         kiosk = self.rnd.choice(self.kiosks)
@@ -115,11 +121,16 @@ class HallDay:
         else:
             self.tally.refuse(reply)
 
-    def book_morning(self) -> None:
+    def book_ahead(self) -> None:
         """The portal books ~4% of the day's residents into slots; some cancel or stay away."""
         for _ in range(max(1, self.arrivals // 25)):
             svc = self.rnd.choice(self.hall.services)
-            start = self.t(self.rnd.randint(9, 16), self.rnd.choice((0, 30)))
+            slots = [self.t(h, m) for h in range(9, 17) for m in (0, 30)
+                     if svc.hours.is_open(self.t(h, m))
+                     and svc.hours.is_open(self.t(h, m + 29))]
+            if not slots:
+                continue
+            start = self.rnd.choice(slots)
             reply = self.dev.request("portal", "book", {
                 "service": svc.code, "slot_start": start.isoformat(),
                 "slot_end": (start + timedelta(minutes=30)).isoformat()})
@@ -261,7 +272,8 @@ def run_day(hall_path: Path, day: date, *, seed: int, speed: float, arrivals: in
             data_dir: Path, broker: Broker | None = None) -> tuple[HallDay, float]:
     """Play one day into data_dir; returns the simulation and its real duration (s)."""
     hall = load_hall(hall_path)
-    clock = SimClock(datetime(day.year, day.month, day.day, 7, 55, tzinfo=hall.tz))
+    clock = SimClock(datetime(day.year, day.month, day.day, 17, 55, tzinfo=hall.tz)
+                     - timedelta(days=1))
     own = broker is None
     broker = broker or Broker.start(hall_path)
     server = start_server(broker, data_dir, hall_path, clock)

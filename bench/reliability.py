@@ -449,7 +449,8 @@ def privacy(arrivals: int, tmp: Path, seed: int = 1) -> Figures:
     hall_path = REPO / "assets/halls/demo.toml"
     hall = load_hall(hall_path)
     day = datetime.now(hall.tz).date()
-    clock = SimClock(datetime(day.year, day.month, day.day, 7, 55, tzinfo=hall.tz))
+    clock = SimClock(datetime(day.year, day.month, day.day, 17, 55, tzinfo=hall.tz)
+                     - timedelta(days=1))
     sent: dict[str, str] = {}  # ID number -> device that sent it
     records: list[tuple[str, str, bytes]] = []
     lock = threading.Lock()

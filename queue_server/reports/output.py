@@ -159,7 +159,9 @@ def _hours_chart(ax, hours: list[HourRow], sla: float) -> None:  # type: ignore[
         ax2.plot([p[0] for p in pts], [p[1] for p in pts], color="#d73027", marker="o",
                  label="平均等候（分）")
     ax2.axhline(sla, color="#d73027", linestyle="--", linewidth=0.8)
-    ax2.text(xs[0] - 0.4, sla, f" 时限 {sla:g} 分", color="#d73027", va="bottom", fontsize=7)
+    ax2.text(1.0, sla, f"时限 {sla:g} 分 ", color="#d73027", va="bottom", ha="right",
+             fontsize=7, transform=ax2.get_yaxis_transform(),
+             bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
     ax2.set_ylabel("平均等候（分）")
     ax2.set_ylim(0, max([sla, *(p[1] for p in pts)]) * 1.2)
     lines = ax.get_legend_handles_labels()
