@@ -66,6 +66,7 @@ PAM_SERVICE = "qms-session"
 LOOPBACK = BrokerAddress("127.0.0.1", 1883)
 MOSQUITTO = "/usr/sbin/mosquitto"
 CAGE = "/usr/bin/cage"
+XWAYLAND = "/usr/bin/Xwayland"
 # The queue server pings the watchdog every third of this while its worker lives.
 SERVER_WATCHDOG_S = 60
 
@@ -473,6 +474,18 @@ def _user_ids(name: str) -> tuple[int, int] | None:
     return u.pw_uid, u.pw_gid
 
 
+def _blocked_dir(exe: Path) -> Path | None:
+    """The first directory on the way to `exe` (symlinks followed) others cannot enter."""
+    for link in (exe, exe.resolve()):
+        for d in reversed(link.parents):
+            try:
+                if not d.stat().st_mode & 0o001:
+                    return d
+            except OSError:
+                return d
+    return None
+
+
 def _run(cmd: list[str], done: list[str], *, must: bool = True) -> None:
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
@@ -505,6 +518,14 @@ def install(hall: Hall, role: str, device: str | None = None, *, root: str | Pat
     broker_dir = root / BROKER_DIR
     tls = TlsSettings.from_hall(hall)
     done: list[str] = []
+    blocked = _blocked_dir(Path(python))
+    if blocked is not None:
+        problem = (f"{blocked} is closed to other users, so user {USER} cannot run {python}; "
+                   f"make the venv with a system python (./qms setup with python3.11 from "
+                   f"apt) under a readable directory such as /opt/qms")
+        if real:
+            raise ProvisioningError(problem)
+        done.append(f"warning: {problem}")
 
     if role == "server" and device not in (None, SERVER_DEVICE):
         raise ProvisioningError(f"the server role is device 'server', not {device!r}")
@@ -530,10 +551,13 @@ def install(hall: Hall, role: str, device: str | None = None, *, root: str | Pat
                                     "file from `provisioning rotate`), e.g. on a USB stick")
         credentials = read_credentials(Path(credentials_file))
 
-    if real and role != "server" and not (device or "").startswith("counter-") \
-            and not Path(cage).exists():
-        raise ProvisioningError(f"{cage} not found: apt-get install cage (the kiosk "
-                                f"compositor) first")
+    session = role != "server" and not (device or "").startswith("counter-")
+    if real and session:
+        # Debian's cage refuses to start without Xwayland, and does not depend on it.
+        for exe in (cage, XWAYLAND):
+            if not Path(exe).exists():
+                raise ProvisioningError(f"{exe} not found: apt-get install cage xwayland (the "
+                                        f"kiosk compositor) first")
     p = plan(hall, role, device, broker=broker, python=python, app=app,
              credentials=credentials, session_user=session_user, cage=cage)
     if p.broker.tls:

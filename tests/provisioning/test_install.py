@@ -316,7 +316,8 @@ def test_activation_steps_on_a_real_machine(monkeypatch: pytest.MonkeyPatch, tls
             users["qms"] = (os.getuid(), os.getgid())
 
     monkeypatch.setattr(inst, "_run", sysusers_creates_qms)
-    install(hall, "server", root=root / "s", activate=True)
+    python = "/usr/bin/python3"  # the qms user must be able to run the interpreter
+    install(hall, "server", root=root / "s", activate=True, python=python)
     assert ran[0][0] == "systemd-sysusers"
     assert ["systemctl", "disable", "--now", "mosquitto.service"] in ran
     assert ran[-1] == ["systemctl", "enable", "--now", "qms-broker.service", "qms-server.service"]
@@ -325,13 +326,79 @@ def test_activation_steps_on_a_real_machine(monkeypatch: pytest.MonkeyPatch, tls
     ran.clear()
     (root / "k/etc/qms/tls").mkdir(parents=True)
     shutil.copy(root / "s/etc/qms/tls/ca.crt", root / "k/etc/qms/tls/ca.crt")
-    install(hall, "kiosk", "kiosk-1", root=root / "k", activate=True, cage=cage,
+    monkeypatch.setattr(inst, "XWAYLAND", cage)  # stands in for /usr/bin/Xwayland too
+    install(hall, "kiosk", "kiosk-1", root=root / "k", activate=True, cage=cage, python=python,
             credentials_file=root / "s/var/lib/qms/broker/credentials.json")
     assert ["udevadm", "control", "--reload"] in ran
     assert ["systemctl", "mask", "ctrl-alt-del.target"] in ran
     assert ["systemctl", "set-default", "graphical.target"] in ran
     assert ran[-1] == ["systemctl", "enable", "--now", "qms-kiosk-1.service"]
-    with pytest.raises(ProvisioningError, match="apt-get install cage"):
-        install(hall, "kiosk", "kiosk-1", root=root / "k", activate=True,
+    with pytest.raises(ProvisioningError, match="apt-get install cage xwayland"):
+        install(hall, "kiosk", "kiosk-1", root=root / "k", activate=True, python=python,
                 cage=str(root / "no-cage"),
                 credentials_file=root / "s/var/lib/qms/broker/credentials.json")
+    # A venv under a home directory others cannot enter would never start as qms.
+    closed = Path(tempfile.mkdtemp())  # mode 0700
+    (closed / "python").symlink_to(sys.executable)
+    with pytest.raises(ProvisioningError, match=f"{closed} is closed to other users"):
+        install(hall, "server", root=root / "s", activate=True, python=str(closed / "python"))
+    shutil.rmtree(closed)
+
+
+SYSTEM_PYTHON = Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
+PROBE = """
+import json, sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QLabel
+app = QApplication(sys.argv)
+w = QLabel("请A001号到1号窗口")
+w.showFullScreen()
+def done():
+    s = w.screen().size()
+    w.grab().save(sys.argv[1] + "/probe.png")
+    json.dump({"platform": app.platformName(), "window": [w.width(), w.height()],
+               "screen": [s.width(), s.height()]}, open(sys.argv[1] + "/probe.json", "w"))
+    app.quit()
+QTimer.singleShot(1500, done)
+app.exec()
+"""
+
+
+@pytest.mark.skipif(not (shutil.which("cage") and Path("/usr/bin/Xwayland").exists()
+                         and SYSTEM_PYTHON.exists() and shutil.which("setpriv")),
+                    reason="needs cage, Xwayland, a system python and setpriv")
+def test_the_session_shows_a_qt_app_full_screen_in_cage(tls_hall: Path, root: Path) -> None:
+    """The kiosk unit's compositor and environment, run as an unprivileged user with
+    wlroots' headless backend: a Qt window comes up on Wayland, full screen."""
+    server = root / "s"
+    install(load_hall(tls_hall), "server", root=server)
+    (root / "k/etc/qms/tls").mkdir(parents=True)
+    shutil.copy(server / "etc/qms/tls/ca.crt", root / "k/etc/qms/tls/ca.crt")
+    install(load_hall(tls_hall), "kiosk", "kiosk-1", root=root / "k", cage="/usr/bin/cage",
+            credentials_file=server / "var/lib/qms/broker/credentials.json")
+    text = (root / "k/etc/systemd/system/qms-kiosk-1.service").read_text()
+    env = dict(line.removeprefix("Environment=").split("=", 1)
+               for line in text.splitlines() if line.startswith("Environment="))
+    exec_start = next(ln for ln in text.splitlines() if ln.startswith("ExecStart=")).split()
+    compositor = exec_start[0].removeprefix("ExecStart=")
+    assert exec_start[1:3] == ["-d", "--"]
+
+    out = root / "probe"
+    out.mkdir()
+    runtime = root / "runtime"
+    runtime.mkdir(mode=0o700)
+    (root / "probe.py").write_text(PROBE)
+    for d in (out, runtime):
+        os.chown(d, 65534, 65534)
+    env.update(PATH="/usr/bin:/bin", HOME=str(out), XDG_RUNTIME_DIR=str(runtime),
+               WLR_BACKENDS="headless", WLR_HEADLESS_OUTPUTS="1", WLR_RENDERER="pixman",
+               WLR_LIBINPUT_NO_DEVICES="1",
+               # the venv's packages with an interpreter user nobody may run
+               PYTHONPATH=str(next(Path(sys.prefix).glob("lib/python3*/site-packages"))))
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        compositor, "-d", "--", str(SYSTEM_PYTHON), str(root / "probe.py"),
+                        str(out)], env=env, capture_output=True, text=True, timeout=90)
+    assert (out / "probe.json").exists(), r.stdout + r.stderr
+    got = json.loads((out / "probe.json").read_text())
+    assert got["platform"] == "wayland"
+    assert got["window"] == got["screen"]  # alone and full screen
