@@ -16,6 +16,7 @@ import sys
 import threading
 from datetime import datetime
 
+from . import catalogue
 from .backup import BackupError, BackupScheduler, BackupSettings, ServerLock
 from .config import ConfigError, load_hall
 from .mqtt import QueueServer
@@ -68,6 +69,7 @@ def serve(argv: list[str]) -> int:
     log = logging.getLogger("queue_server")
     try:
         hall = load_hall(args.config)
+        catalogue.for_hall(hall)  # a bad catalogue entry stops here, naming file and field
         broker = BrokerAddress.parse(args.broker)
         if broker.tls:
             tls_context(broker)  # a missing or bad hall CA stops here, in one line

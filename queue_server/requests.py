@@ -18,6 +18,7 @@ from . import idnumber
 from .engine import commands as c
 from .engine.model import Source
 from .errors import Refusal
+from .filing import parse as filing_parse
 
 MAX_PAYLOAD = 64 * 1024
 REQUEST_ID = re.compile(r"^[\x20-\x7e]{1,64}$")
@@ -25,14 +26,14 @@ SERVICE = re.compile(r"^[A-Z]$")
 NUMBER = re.compile(r"^[A-Z]\d{3,5}$")
 MAX_TEXT = 500
 
-KIOSK_OPS = {"issue", "checkin", "lookup"}
+KIOSK_OPS = {"issue", "checkin", "lookup"} | filing_parse.KIOSK_OPS
 COUNTER_OPS = {
     "open", "close", "call_next", "recall", "start", "skip", "requeue", "transfer", "finish",
     "pause", "resume", "no_shows",
-}
+} | filing_parse.COUNTER_OPS
 # The rating pad (`pad-<counter>`, facing the resident) rates; the clerk's terminal may not.
 PAD_OPS = {"rate"}
-PORTAL_OPS = {"book", "cancel", "lookup"}
+PORTAL_OPS = {"book", "cancel", "lookup"} | filing_parse.PORTAL_OPS
 
 
 class BadRequest(Refusal):
@@ -65,8 +66,9 @@ def role_of(device: str) -> str:
 def parse(
     device: str, op: str, payload: bytes, *, secret: bytes, today: date, tz: ZoneInfo
 ) -> Request:
-    if len(payload) > MAX_PAYLOAD:
-        raise BadRequest(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
+    limit = filing_parse.payload_limit(op, MAX_PAYLOAD)  # `upload` carries a photo
+    if len(payload) > limit:
+        raise BadRequest(f"payload of {len(payload)} bytes exceeds {limit}")
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
@@ -175,6 +177,8 @@ def _expect_current(f: _Fields) -> str | None:
 
 def _command(device: str, op: str, f: _Fields, secret: bytes, today: date,
              tz: ZoneInfo) -> c.Command:
+    if op in filing_parse.OPS:  # self-service filing (issue 10)
+        return filing_parse.command(device, op, f.data, secret, today)  # type: ignore[no-any-return]
     if op == "issue":
         service = f.text("service", required=True, pattern=SERVICE) or ""
         source_raw = f.text("source") or "walk_in"

@@ -36,6 +36,7 @@ from .engine.model import (
     Ticket,
     TicketStatus,
 )
+from .filing.db import FilingDb
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,9 @@ class Store:
         self._in_tx = False
         self._create()
         self.secret = self._secret()
+        self.filing = FilingDb(self.dir, self.db)  # filings, documents, guide reports
+        with self.transaction():
+            self.filing.ensure_tables()
 
     # ---------------------------------------------------------------- schema
 
@@ -174,7 +178,7 @@ class Store:
                 "INSERT OR REPLACE INTO requests (device, request_id, day, op, reply)"
                 " VALUES (?,?,?,?,?)",
                 [device, request_id, at.date().isoformat(), op,
-                 json.dumps(reply, ensure_ascii=False)],
+                 json.dumps(self.filing.cacheable(op, reply), ensure_ascii=False)],
             )
 
     def _event_row(self, e: Event, device: str, rid: str | None, s: HallState) -> tuple:
@@ -230,6 +234,7 @@ class Store:
                     (r.ticket, r.number, r.counter, r.level, _iso(r.at), r.reason, r.comment,
                      _iso(r.follow_up_due), _iso(r.handled_at), r.handled_note),
                 )
+        self.filing.save(events, s)
 
     # ---------------------------------------------------------------- loading
 
@@ -320,6 +325,7 @@ class Store:
                     times.append(max(0.0, (_dt(finished) - began).total_seconds()))  # type: ignore[operator]
             if times:
                 s.service_times[svc.code] = times
+        self.filing.load(s, today, self.hall)
         last = self.db.execute("SELECT MAX(at) FROM events").fetchone()[0]
         s.last_at = _dt(last)
         return s
@@ -376,6 +382,8 @@ class Store:
         with self.transaction():
             self.db.execute("DELETE FROM requests WHERE day < ?",
                             [(today - timedelta(days=keep_days)).isoformat()])
+            unused = self.filing.purge_orphans(today)
+        self.filing.delete_files(unused)
 
     def close(self) -> None:
         with suppress(sqlite3.Error):

@@ -13,6 +13,8 @@ from typing import Any
 
 from ..config import Hall
 from ..errors import Refusal
+from ..filing import rules as filing_rules
+from ..filing.commands import FilingCommand
 from . import commands
 from .core import (
     Context,
@@ -81,6 +83,8 @@ class Engine:
 
     def _result(self, cmd: Any, events: list[Event], ctx: Context) -> dict[str, Any]:
         s, hall = self.state, self.hall
+        if isinstance(cmd, FilingCommand):  # self-service filing (issue 10)
+            return filing_rules.result(hall, s, cmd, events, ctx)
         if isinstance(cmd, commands.Lookup):
             t = find_ticket(s, cmd, ctx)
             assert t is not None

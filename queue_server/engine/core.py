@@ -17,6 +17,7 @@ from typing import Any
 from .. import estimate
 from ..config import Hall
 from ..errors import Refusal
+from ..filing import rules as filing_rules  # self-service filing (issue 10): its ops and events
 from ..idnumber import age_on
 from . import booking
 from . import commands as c
@@ -81,7 +82,7 @@ class Decision:
 
 
 def decide(hall: Hall, s: HallState, cmd: c.Command, ctx: Context) -> Decision:
-    handler = _DECIDERS.get(type(cmd))
+    handler = _DECIDERS.get(type(cmd)) or filing_rules.DECIDERS.get(type(cmd))
     if handler is None:
         raise Refusal("BAD_REQUEST", f"unknown command {type(cmd).__name__}")
     if isinstance(cmd, c.CounterCommand) and cmd.counter not in s.counters:
@@ -450,6 +451,8 @@ def _leave_counter(s: HallState, t: Ticket) -> None:
 
 def apply(s: HallState, e: Event) -> None:
     s.last_at = e.at if s.last_at is None else max(s.last_at, e.at)
+    if filing_rules.apply(s, e):
+        return
     t = s.tickets.get(e.ticket) if e.ticket is not None else None
     k = e.kind
     if k is EventKind.ISSUED:

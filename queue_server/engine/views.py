@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import estimate, estimate_learned
 from ..config import Hall
+from ..filing.state import linked_filings
 from .model import QUEUED, CounterStatus, HallState, Ticket, TicketStatus
 
 
@@ -80,6 +81,9 @@ def counter_view(hall: Hall, s: HallState, cid: str, now: datetime) -> dict[str,
             "issued_at": iso(current.issued_at),
             "priority": current.priority,
             "appointment": current.appointment is not None,
+            # the filings (预登记) it carries: numbers only, no personal data (issue 10)
+            "filing": (linked_filings(s, current.id) or [None])[-1],
+            "filings": linked_filings(s, current.id),
         }
     same_day = ct.served_day == now.date()
     last = s.tickets.get(ct.last_served) if ct.last_served is not None else None

@@ -217,7 +217,7 @@ def test_restore_refuses_what_is_not_a_hall_database(tmp_path: Path) -> None:
     conn.close()
     damaged = tmp_path / "damaged.db"
     raw = bytearray(before)
-    raw[200:4000] = b"\xff" * 3800
+    raw[100:4000] = b"\xff" * 3900
     damaged.write_bytes(bytes(raw))
     cases = {text: "not an SQLite database", other: "not a hall database (no table",
              newer: "schema '99'", damaged: "", tmp_path / "missing.db": "does not exist"}
