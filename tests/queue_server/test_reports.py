@@ -178,3 +178,22 @@ def test_cli_errors_are_plain(tmp_path: Path, capsys: Any) -> None:
         main(["--data", str(tmp_path), "--date", "23.11.2026", "--out", str(tmp_path)])
     with pytest.raises(ReportSourceError):
         open_readonly(tmp_path / "missing")
+
+
+def test_recall_is_one_visit_and_requeue_waits_again(tmp_path: Path) -> None:
+    h = Recorder(tmp_path)
+    h.at(9, 0).do(c.Issue("A", Source.WALK_IN))
+    h.do(c.Open("2"), "counter-2")
+    h.at(9, 4).do(c.CallNext("2"), "counter-2")
+    h.at(9, 6).do(c.Recall("2"), "counter-2")
+    h.at(9, 8).do(c.Skip("2"), "counter-2")
+    assert h.at(9, 30).do(c.Requeue("2", "A001"), "counter-2")["ok"]
+    h.at(9, 33).do(c.CallNext("2"), "counter-2")
+    h.at(9, 40).do(c.Finish("2"), "counter-2")
+    r = build(tmp_path, h.now.date(), h.now.date(), hall=h.hall, as_of=h.now)
+    t = r.total
+    assert (t.issued, t.served, t.no_show, t.waits) == (1, 1, 1, 2)
+    assert t.wait_avg_min == 3.5  # 4 min, then 3 min after the requeue
+    assert t.service_avg_min == 7.0
+    hours = [x for x in r.hours if x.day == ALL]
+    assert [(x.hour, x.issued, x.called, x.served) for x in hours] == [(9, 1, 2, 1)]
