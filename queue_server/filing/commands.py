@@ -72,6 +72,12 @@ class Read(CounterCommand, FilingCommand):
 
 
 @dataclass(frozen=True)
+class ListOpen(CounterCommand, FilingCommand):
+    """Open filings of the services this counter serves (a resident who filed and came
+    to the window without the linked ticket, or with a ticket of another service)."""
+
+
+@dataclass(frozen=True)
 class ReadDocument(CounterCommand, FilingCommand):
     number: str = ""
     sha256: str = ""

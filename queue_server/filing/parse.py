@@ -20,8 +20,8 @@ from . import commands as fc
 
 KIOSK_OPS = {"guide", "upload", "file", "filing_status", "prefill", "filing_ticket",
              "report_guide_error"}
-COUNTER_OPS = {"filing", "filing_document", "filing_accept", "filing_more", "filing_reject",
-               "filing_done"}
+COUNTER_OPS = {"filing", "filings", "filing_document", "filing_accept", "filing_more",
+               "filing_reject", "filing_done"}
 PORTAL_OPS = {"guide", "filing_status"}
 OPS = KIOSK_OPS | COUNTER_OPS | PORTAL_OPS
 
@@ -130,6 +130,8 @@ def command(device: str, op: str, d: dict[str, Any], secret: bytes, today: date)
         kw["expect"] = expect or ""
     if op == "filing":
         return fc.Read(counter, number=_text(d, "number", pattern=FILING_NO, limit=16), **kw)
+    if op == "filings":
+        return fc.ListOpen(counter, **kw)
     if op == "filing_document":
         return fc.ReadDocument(counter, number=_text(d, "number", required=True,
                                                      pattern=FILING_NO, limit=16) or "",

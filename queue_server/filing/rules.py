@@ -35,7 +35,7 @@ from .state import (
     GuideReport,
     book,
 )
-from .views import clerk_view, kiosk_view, mask, progress_view
+from .views import clerk_view, kiosk_view, list_view, mask, progress_view
 
 K = FilingEventKind
 MOVE_OPS = {
@@ -256,6 +256,22 @@ def decide_read(hall: Hall, s: HallState, cmd: fc.Read, ctx: core.Context) -> li
                 data={"number": f.number})]
 
 
+LIST_MAX = 50
+
+
+def open_for(hall: Hall, s: HallState, counter: str) -> list[Filing]:
+    conf = hall.counter(counter)
+    served = set(conf.service_codes) if conf is not None else set()
+    found = [f for f in book(s).filings.values() if f.is_open and f.service in served]
+    found.sort(key=lambda f: (f.submitted_at, f.number), reverse=True)
+    return found[:LIST_MAX]
+
+
+def decide_list(hall: Hall, s: HallState, cmd: fc.ListOpen, ctx: core.Context) -> list:
+    shown = [f.number for f in open_for(hall, s, cmd.counter)]
+    return [_ev(K.FILING_READ, ctx, counter=cmd.counter, data={"numbers": shown})]
+
+
 def decide_read_document(hall: Hall, s: HallState, cmd: fc.ReadDocument,
                          ctx: core.Context) -> list:
     f = _at_counter(s, cmd.counter, cmd.number)
@@ -289,7 +305,7 @@ def decide_move(hall: Hall, s: HallState, cmd: fc.Move, ctx: core.Context) -> li
 DECIDERS: dict[type, Callable[..., Any]] = {
     fc.Guide: decide_guide, fc.Upload: decide_upload, fc.File: decide_file,
     fc.Status: decide_status, fc.Prefill: decide_prefill, fc.TicketFor: decide_ticket,
-    fc.ReportGuide: decide_report, fc.Read: decide_read,
+    fc.ReportGuide: decide_report, fc.Read: decide_read, fc.ListOpen: decide_list,
     fc.ReadDocument: decide_read_document, fc.Move: decide_move,
 }
 
@@ -389,6 +405,9 @@ def result(hall: Hall, s: HallState, cmd: Any, events: list, ctx: core.Context) 
                            "format": d.format if d else None,
                            "width": d.width if d else None, "height": d.height if d else None,
                            "data": base64.b64encode(data).decode("ascii") if data else None}
+        return out
+    if isinstance(cmd, fc.ListOpen):
+        out["filings"] = [list_view(hall, cat, s, f) for f in open_for(hall, s, cmd.counter)]
         return out
     number = cmd.number
     if number is None:

@@ -75,6 +75,17 @@ def kiosk_view(hall: Hall, cat: Catalogue, s: HallState, f: Filing) -> dict[str,
             "documents": sum(len(v) for v in f.documents.values())}
 
 
+def list_view(hall: Hall, cat: Catalogue, s: HallState, f: Filing) -> dict[str, Any]:
+    """One line of a counter's list of open filings."""
+    t = _target(cat, f)
+    ticket = s.tickets.get(f.ticket) if f.ticket is not None else None
+    return {"number": f.number, "status": str(f.status), "status_name": STATUS_NAMES[f.status],
+            "item": f.target, "item_name": t.name if t else f.target, "service": f.service,
+            "submitted_at": iso(f.submitted_at), "applicant": f.values.get("name"),
+            "ticket": ticket.number if ticket else None,
+            "ticket_status": str(ticket.status) if ticket else None}
+
+
 def _doc(d: Document | None, sha: str) -> dict[str, Any]:
     if d is None:
         return {"sha256": sha}

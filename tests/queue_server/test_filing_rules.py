@@ -214,3 +214,15 @@ def test_upload_is_known_once_per_content(desk: FilingDesk) -> None:
     assert first.events and not again.events
     assert first.reply["document"] == again.reply["document"]
     assert book(desk.engine.state).documents[first.reply["document"]["sha256"]].data is None
+
+
+def test_counter_lists_open_filings_of_its_services(desk: FilingDesk) -> None:
+    a = desk.ok(desk.file())["filing"]["number"]
+    b = desk.ok(desk.file())["filing"]["number"]
+    desk.open("1", "4")
+    desk.ok(fc.Move("1", op="filing_reject", number=b, reason="不符合申请条件：未满80周岁"))
+    listed = desk.ok(fc.ListOpen("1"))["filings"]
+    assert [f["number"] for f in listed] == [a] and listed[0]["applicant"] == "王秀英"
+    out = desk.run(fc.ListOpen("1"))
+    assert out.events[0].data == {"numbers": [a]}  # who saw which filings: audited
+    assert desk.ok(fc.ListOpen("4"))["filings"] == []  # counter 4 serves no A
