@@ -105,7 +105,7 @@ def _draw(fig: Figure, report: Report, hall_name: str) -> None:
     fig.text(0.5, 0.952, f"统计日期：{span}    生成时间：{report.as_of:%Y-%m-%d %H:%M}"
              f"    等候时限（SLA）：{report.sla_minutes:g} 分钟", ha="center", va="top",
              fontsize=9)
-    gs = fig.add_gridspec(4, 2, left=0.08, right=0.92, top=0.92, bottom=0.07,
+    gs = fig.add_gridspec(4, 2, left=0.08, right=0.92, top=0.90, bottom=0.07,
                           hspace=0.55, wspace=0.3, height_ratios=[0.8, 1, 1, 1])
 
     # key figures as a two-column table
@@ -124,11 +124,15 @@ def _draw(fig: Figure, report: Report, hall_name: str) -> None:
         cell.set_edgecolor("#bbbbbb")
         if col in (0, 2):
             cell.set_facecolor("#eef2f7")
-    ax.text(0, 1.12, "总体指标" + ("（合计）" if report.first != report.last else ""),
+    ax.text(0, 1.09, "总体指标" + ("（合计）" if report.first != report.last else ""),
             transform=ax.transAxes, fontsize=11, va="bottom")
 
-    _hours_chart(fig.add_subplot(gs[1, :]), [h for h in report.hours if h.day == ALL],
-                 report.sla_minutes)
+    if report.first == report.last:
+        _hours_chart(fig.add_subplot(gs[1, :]), [h for h in report.hours if h.day == ALL],
+                     report.sla_minutes)
+    else:  # a week or a month: the trend by day
+        _days_chart(fig.add_subplot(gs[1, :]), [d for d in report.days if d.day != ALL],
+                    report.sla_minutes)
     services = [r for r in report.services if r.day == ALL and (r.issued or r.waits)]
     counters = [r for r in report.counters if r.day == ALL and (r.waits or sum(r.rating.values()))]
     _wait_chart(fig.add_subplot(gs[2, 0]), services, report.sla_minutes)
@@ -166,7 +170,38 @@ def _hours_chart(ax, hours: list[HourRow], sla: float) -> None:  # type: ignore[
     ax2.set_ylim(0, max([sla, *(p[1] for p in pts)]) * 1.2)
     lines = ax.get_legend_handles_labels()
     lines2 = ax2.get_legend_handles_labels()
-    ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], loc="upper right", fontsize=7)
+    ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], loc="lower right", fontsize=7,
+              bbox_to_anchor=(1.0, 1.0), ncols=2, frameon=False)  # above the plot
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.1)
+
+
+def _days_chart(ax, days: list[Row], sla: float) -> None:  # type: ignore[no-untyped-def]
+    ax.set_title("每日取号量与平均等候", loc="left", fontsize=10)
+    if not days:
+        ax.text(0.5, 0.5, "无数据", ha="center", transform=ax.transAxes)
+        return
+    xs = list(range(len(days)))
+    ax.bar(xs, [d.issued or 0 for d in days], color="#4575b4", label="取号")
+    step = max(1, len(days) // 16)  # a month's labels must not collide
+    ax.set_xticks(xs[::step], [d.day[5:] for d in days][::step])
+    ax.set_ylabel("取号（张）")
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax2 = ax.twinx()
+    pts = [(x, d.wait_avg_min) for x, d in zip(xs, days, strict=True)
+           if d.wait_avg_min is not None]
+    if pts:
+        ax2.plot([p[0] for p in pts], [p[1] for p in pts], color="#d73027", marker="o",
+                 label="平均等候（分）")
+    ax2.axhline(sla, color="#d73027", linestyle="--", linewidth=0.8)
+    ax2.text(1.0, sla, f"时限 {sla:g} 分 ", color="#d73027", va="bottom", ha="right",
+             fontsize=7, transform=ax2.get_yaxis_transform(),
+             bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
+    ax2.set_ylabel("平均等候（分）")
+    ax2.set_ylim(0, max([sla, *(p[1] for p in pts)]) * 1.2)
+    lines, lines2 = ax.get_legend_handles_labels(), ax2.get_legend_handles_labels()
+    ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], loc="lower right", fontsize=7,
+              bbox_to_anchor=(1.0, 1.0), ncols=2, frameon=False)  # above the plot
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.1)
 
 
 def _wait_chart(ax, rows: list[Row], sla: float) -> None:  # type: ignore[no-untyped-def]

@@ -127,6 +127,10 @@ def test_ticket_belongs_to_its_issue_day_and_open_ones_are_counted(tmp_path: Pat
     assert days["2026-11-23"].waits == 5 and days["2026-11-23"].still_open == 1
     assert days["2026-11-24"].waits == 0 and days["2026-11-24"].still_open == 1
     assert days[ALL].issued == 5
+    from queue_server.reports.output import render_page
+
+    page = render_page(r, tmp_path / "out", h.hall.name)  # the by-day chart of a range
+    assert all(p.stat().st_size > 10_000 for p in page)
     only_24 = build(tmp_path, h.now.date(), h.now.date(), hall=h.hall, as_of=h.now)
     assert only_24.total.issued == 1 and only_24.total.waits == 0
 
