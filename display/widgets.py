@@ -1,0 +1,256 @@
+"""The boards' widgets: they only draw a view (display.model) and say when they painted.
+
+Every text is fitted into its box (the font shrinks until the text fits), so a long
+counter name or notice is never clipped, at any screen size.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPaintEvent
+from PySide6.QtWidgets import QWidget
+
+from .model import HallView, WindowView
+
+BG = "#0b1e3a"  # dark navy: LED-like boards are read from afar on a dark ground
+PANEL = "#13294b"
+BAND = "#0b5cad"
+WHITE = "#ffffff"
+YELLOW = "#ffd23f"  # numbers; 12:1 on BG
+RED = "#ff6b5e"  # 暂停服务; 5.1:1 on BG
+GREY = "#c4cedb"
+FLASH_BG = "#ffd23f"
+FLASH_FG = "#0b1e3a"
+
+
+_FIT_CACHE: dict[tuple[str, str, int, int, int, bool], int] = {}
+
+
+def fit_font(base: QFont, text: str, box: QRectF, max_px: float, bold: bool = False) -> QFont:
+    """The largest font (≤ max_px) in which `text` fits `box` on one line (sizes cached:
+    boards repaint often and the texts repeat)."""
+    key = (base.family(), text, int(box.width()), int(box.height()), int(max_px), bold)
+    f = QFont(base)
+    if key in _FIT_CACHE:
+        f.setBold(bold)
+        f.setPixelSize(_FIT_CACHE[key])
+        return f
+    if len(_FIT_CACHE) > 5000:
+        _FIT_CACHE.clear()
+    f = _fit(f, text, box, max_px, bold)
+    _FIT_CACHE[key] = f.pixelSize()
+    return f
+
+
+def _fit(f: QFont, text: str, box: QRectF, max_px: float, bold: bool) -> QFont:
+    f.setBold(bold)
+    px = max(8.0, min(max_px, box.height() * 0.8))
+    while True:
+        f.setPixelSize(int(px))
+        m = QFontMetricsF(f)
+        if (m.horizontalAdvance(text) <= box.width() and m.height() <= box.height()) or px <= 8:
+            return f
+        px *= 0.92
+
+
+def draw_text(p: QPainter, box: QRectF, text: str, color: str, max_px: float,
+              bold: bool = False, align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignCenter) -> None:
+    p.setFont(fit_font(p.font(), text, box, max_px, bold))
+    p.setPen(QColor(color))
+    p.drawText(box, int(align | Qt.AlignmentFlag.AlignVCenter), text)
+
+
+class Board(QWidget):
+    painted = Signal(float)  # perf_counter when a paint finished (for the benchmark)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setCursor(Qt.CursorShape.BlankCursor)
+        self.setMinimumSize(320, 180)
+        self.dirty = QRectF()
+        self.painted_view: object = None  # the view of the last paint
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        self.dirty = QRectF(event.rect())
+        self.painted_view = getattr(self, "view", None)
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        p.fillRect(self.rect(), QColor(BG))
+        self.draw(p, QRectF(self.rect()))
+        p.end()
+        self.painted.emit(time.perf_counter())
+
+    def draw(self, p: QPainter, r: QRectF) -> None:
+        raise NotImplementedError
+
+    @staticmethod
+    def offline_badge(p: QPainter, r: QRectF) -> None:
+        box = QRectF(r.right() - r.width() * 0.22, r.top() + 4, r.width() * 0.21,
+                     r.height() * 0.06)
+        p.fillRect(box, QColor("#b3261e"))
+        draw_text(p, box, "网络中断 正在重连", WHITE, box.height() * 0.7, True)
+
+
+class WindowBoard(Board):
+    """窗口屏: counter name, the number being served, 暂停服务 or 欢迎光临."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.view: WindowView | None = None
+
+    def set_view(self, view: WindowView) -> None:
+        if view != self.view:
+            self.view = view
+            self.update()
+
+    def draw(self, p: QPainter, r: QRectF) -> None:
+        v = self.view
+        if v is None:
+            return
+        w, h = r.width(), r.height()
+        band = QRectF(0, 0, w, h * 0.2)
+        p.fillRect(band, QColor(BAND))
+        draw_text(p, band.adjusted(w * 0.03, 0, -w * 0.03, 0), v.counter_name, WHITE, h * 0.15,
+                  True)
+        main = QRectF(w * 0.04, h * 0.22, w * 0.92, h * 0.52)
+        color = {"calling": YELLOW, "serving": YELLOW, "paused": RED, "closed": RED}.get(
+            v.mode, WHITE)
+        if v.highlight:
+            p.fillRect(main.adjusted(-w * 0.02, 0, w * 0.02, 0), QColor(FLASH_BG))
+            color = FLASH_FG
+        draw_text(p, main, v.headline, color, h * 0.45, True)
+        draw_text(p, QRectF(w * 0.04, h * 0.76, w * 0.92, h * 0.2), v.detail, WHITE, h * 0.11)
+        if v.offline:
+            self.offline_badge(p, r)
+
+
+class HallBoard(Board):
+    """综合屏: the last calls (the newest flashing), waiting per service, counters, a notice."""
+
+    def __init__(self, notice_speed: float = 90.0, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.view: HallView | None = None
+        self.clock = ""
+        self.notice_speed = notice_speed
+        self._t0 = time.monotonic()
+        self.ticker = QTimer(self)  # the notice scrolls: ~30 frames a second
+        self.ticker.timeout.connect(self._scroll)
+        self.ticker.start(33)
+
+    def set_view(self, view: HallView, clock: str = "") -> None:
+        if view != self.view or clock != self.clock:
+            self.view, self.clock = view, clock
+            self.update()
+
+    def _scroll(self) -> None:
+        if self.view is not None and self.view.notice:
+            self.update(self._notice_rect().toRect())
+
+    def _notice_rect(self) -> QRectF:
+        w, h = self.width(), self.height()
+        return QRectF(0, h * 0.92, w, h * 0.08)
+
+    def draw(self, p: QPainter, r: QRectF) -> None:
+        v = self.view
+        if v is None:
+            return
+        if self._notice_rect().contains(self.dirty):  # a scroll step: redraw only the notice
+            self._draw_notice(p, self._notice_rect(), v.notice)
+            return
+        w, h = r.width(), r.height()
+        # title bar
+        bar = QRectF(0, 0, w, h * 0.1)
+        p.fillRect(bar, QColor(BAND))
+        draw_text(p, QRectF(w * 0.02, 0, w * 0.7, bar.height()), v.title, WHITE, h * 0.065,
+                  True, Qt.AlignmentFlag.AlignLeft)
+        draw_text(p, QRectF(w * 0.72, 0, w * 0.26, bar.height()), self.clock, WHITE, h * 0.05,
+                  False, Qt.AlignmentFlag.AlignRight)
+        self._draw_calls(p, QRectF(w * 0.02, h * 0.12, w * 0.5, h * 0.66), v)
+        self._draw_services(p, QRectF(w * 0.54, h * 0.12, w * 0.44, h * 0.66), v)
+        self._draw_counters(p, QRectF(w * 0.02, h * 0.8, w * 0.96, h * 0.1), v)
+        self._draw_notice(p, self._notice_rect(), v.notice)
+        if v.offline:
+            self.offline_badge(p, r)
+
+    def _draw_calls(self, p: QPainter, box: QRectF, v: HallView) -> None:
+        p.fillRect(box, QColor(PANEL))
+        head = QRectF(box.left(), box.top(), box.width(), box.height() * 0.12)
+        draw_text(p, head, "叫号信息", GREY, head.height() * 0.6, True)
+        if not v.calls:
+            draw_text(p, box.adjusted(0, head.height(), 0, 0), "请留意叫号", GREY,
+                      box.height() * 0.08)
+            return
+        first_h = box.height() * 0.26
+        rest_h = (box.height() - head.height() - first_h) / 5
+        y = head.bottom()
+        for i, row in enumerate(v.calls[:6]):
+            rh = first_h if i == 0 else rest_h
+            line = QRectF(box.left(), y, box.width(), rh)
+            fg_num, fg_text = YELLOW, WHITE
+            if row.highlight:
+                p.fillRect(line.adjusted(4, 4, -4, -4), QColor(FLASH_BG))
+                fg_num = fg_text = FLASH_FG
+            pad = box.width() * 0.04
+            draw_text(p, QRectF(line.left() + pad, y, box.width() * 0.38, rh), row.number,
+                      fg_num, rh * 0.7, True, Qt.AlignmentFlag.AlignLeft)
+            draw_text(p, QRectF(line.left() + box.width() * 0.44, y, box.width() * 0.52, rh),
+                      f"请到 {row.counter_name}", fg_text, rh * 0.5, i == 0,
+                      Qt.AlignmentFlag.AlignLeft)
+            y += rh
+
+    def _draw_services(self, p: QPainter, box: QRectF, v: HallView) -> None:
+        p.fillRect(box, QColor(PANEL))
+        head_h = box.height() * 0.12
+        cols = (0.04, 0.46, 0.64)  # 业务, 等候, 预计
+        widths = (0.42, 0.18, 0.34)
+
+        def row(y: float, rh: float, texts: tuple[str, str, str], colors: tuple[str, ...],
+                px: float, bold: bool = False) -> None:
+            for x, cw, t, c in zip(cols, widths, texts, colors, strict=True):
+                draw_text(p, QRectF(box.left() + box.width() * x, y, box.width() * cw, rh), t,
+                          c, px, bold, Qt.AlignmentFlag.AlignLeft)
+
+        row(box.top(), head_h, ("业务", "等候", "预计等候"), (GREY, GREY, GREY), head_h * 0.6,
+            True)
+        n = max(len(v.services), 5)
+        rh = min((box.height() - head_h) / n, box.height() * 0.15)
+        y = box.top() + head_h
+        for s in v.services:
+            color = WHITE if s.open else GREY
+            row(y, rh, (f"{s.code} {s.name}", f"{s.waiting}人", s.wait_text),
+                (color, YELLOW if s.open else GREY, color), rh * 0.55)
+            y += rh
+
+    def _draw_counters(self, p: QPainter, box: QRectF, v: HallView) -> None:
+        if not v.counters:
+            return
+        gap = box.width() * 0.008
+        cw = (box.width() - gap * (len(v.counters) - 1)) / len(v.counters)
+        for i, chip in enumerate(v.counters):
+            r = QRectF(box.left() + i * (cw + gap), box.top(), cw, box.height())
+            p.fillRect(r, QColor(PANEL))
+            top = QRectF(r.left() + 4, r.top(), r.width() - 8, r.height() * 0.45)
+            bot = QRectF(r.left() + 4, r.top() + r.height() * 0.45, r.width() - 8,
+                         r.height() * 0.55)
+            draw_text(p, top, chip.name, GREY, top.height() * 0.8)
+            draw_text(p, bot, chip.text, RED if chip.paused else YELLOW, bot.height() * 0.8,
+                      True)
+
+    def _draw_notice(self, p: QPainter, box: QRectF, notice: str) -> None:
+        p.fillRect(box, QColor("#06152b"))
+        if not notice:
+            return
+        f = QFont(p.font())
+        f.setPixelSize(int(box.height() * 0.6))
+        p.setFont(f)
+        p.setPen(QColor(WHITE))
+        text_w = QFontMetricsF(f).horizontalAdvance(notice)
+        span = box.width() + text_w
+        x = box.right() - ((time.monotonic() - self._t0) * self.notice_speed) % span
+        p.setClipRect(box)
+        p.drawText(QRectF(x, box.top(), text_w + 10, box.height()),
+                   int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), notice)
+        p.setClipping(False)
