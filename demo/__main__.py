@@ -15,6 +15,7 @@ import heapq
 import json
 import os
 import random
+import signal
 import sys
 import tempfile
 import threading
@@ -275,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"demo: {e}", file=sys.stderr)
         return 2
+    # SIGTERM (systemd, a test's terminate) stops the hall as Ctrl-C does: every
+    # process the demo started is stopped in the finally below.
+    signal.signal(signal.SIGTERM, _interrupt)
     data = Path(tempfile.mkdtemp(prefix="qms-demo-data-"))
     run_dir = Path(tempfile.mkdtemp(prefix="qms-demo-run-"))
     gui = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and \
@@ -326,6 +330,10 @@ def main(argv: list[str] | None = None) -> int:
             ctx.stop_all()
             server.close()
     return 0
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
 
 
 def report(morning: Morning) -> None:

@@ -177,9 +177,12 @@ def layout_ticket(ticket: Ticket, settings: PrinterSettings) -> tuple[Element, .
     # The number is what residents read from a metre away: as large as the paper allows.
     big = max(1, min(6, cols // max(1, protocol.columns(ticket.number))))
     out += _centered(ticket.number, cols, big, big, bold=True)
+    # The server gives every booking priority; 绿色通道 is for the elderly, disabled and
+    # pregnant, so a booking's ticket says 预约 only (a resident was puzzled by both).
     marks = [
         mark
-        for mark, on in (("【绿色通道】", ticket.priority), ("【预约】", ticket.appointment))
+        for mark, on in (("【绿色通道】", ticket.priority and not ticket.appointment),
+                         ("【预约】", ticket.appointment))
         if on
     ]
     if marks:

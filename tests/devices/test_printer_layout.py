@@ -78,12 +78,17 @@ def test_text_mode_bytes_for_a_plain_ticket():
 
 
 def test_marks_and_masked_id_tail():
-    data = build_ticket(
-        {**TICKET, "id_tail": "012x", "priority": "elder", "appointment": True}, PrinterSettings()
-    )
-    assert line(1, 0x01, 1, "【绿色通道】 【预约】") in data
+    data = build_ticket({**TICKET, "id_tail": "012x", "priority": "elder"}, PrinterSettings())
+    assert line(1, 0x01, 1, "【绿色通道】") in data
     assert line(1, 0x00, 0, "身份证：**************012X") in data
     assert b"elder" not in data  # why someone has priority is not printed
+
+
+def test_a_booking_ticket_is_marked_booked_not_green_channel():
+    # every booking gets priority from the server; it is not the green channel
+    data = build_ticket({**TICKET, "priority": True, "appointment": True}, PrinterSettings())
+    assert line(1, 0x01, 1, "【预约】") in data
+    assert "绿色通道".encode("gb18030") not in data
 
 
 def test_58mm_paper_wraps_and_shrinks_the_number():
