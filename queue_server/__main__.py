@@ -28,6 +28,7 @@ SUBCOMMANDS = {
     "restore": "queue_server.backup",  # put an online backup back (installing issue)
     "report": "queue_server.reports",  # daily figures for supervisors (reports issue)
     "followups": "queue_server.followups",  # bad ratings to follow up (counter issue)
+    "guide-reports": "queue_server.filing.guide_reports",  # 纠错 on guides (filing issue)
 }
 
 

@@ -7,6 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from queue_server.engine import Engine
 from queue_server.filing import commands as fc
 from queue_server.filing.state import book
@@ -71,3 +73,23 @@ def test_document_bytes_are_not_kept_in_the_reply_cache(tmp_path: Path) -> None:
     assert cached is not None
     assert cached["document"] == {"sha256": "a" * 64, "data": None, "data_omitted": True}
     store.close()
+
+
+def test_guide_reports_cli_lists_and_handles(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from queue_server.__main__ import main
+
+    d = FilingDesk()
+    store = Store(tmp_path, d.hall)
+    play(d, store, fc.ReportGuide("kiosk-1", "huji-zhengming", ("办理时限有误",), "应为即办"),
+         "g1")
+    store.close()
+    args = ["--config", d.hall.path, "--data", str(tmp_path)]
+    assert main(["guide-reports", *args]) == 0
+    out = capsys.readouterr().out
+    assert "户籍证明开具 v1.0: 办理时限有误 / 应为即办" in out and "1 report(s) open" in out
+    assert main(["guide-reports", *args, "--handle", "1", "--note", "已改为即办"]) == 0
+    assert main(["guide-reports", *args, "--handle", "1", "--note", "again"]) == 1
+    capsys.readouterr()
+    assert main(["guide-reports", *args]) == 0
+    assert "0 report(s) open" in capsys.readouterr().out
