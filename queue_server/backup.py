@@ -16,6 +16,12 @@ schedule and retention come from the hall config:
 Backups hold the per-hall secret the ID hashes are keyed with, so they are written
 mode 0600 like the database itself.
 
+Self-service filings keep their uploaded pages outside the database, encrypted, in
+DATA/documents/ under DATA/filing.key (queue_server/filing). Each backup copies the
+key and every page it does not have yet into BACKUP_DIR/filing.key and
+BACKUP_DIR/documents/ (pages are named by their hash and never change, so they are
+shared by all backups); restore puts back the key and the pages the database names.
+
     python -m queue_server restore FILE --data DIR    # put one back (server stopped)
     python -m queue_server restore --list --config HALL.toml --data DIR
 """
@@ -44,6 +50,8 @@ log = logging.getLogger(__name__)
 
 DB_NAME = "hall.db"
 LOCK_NAME = "server.lock"
+KEY_NAME = "filing.key"  # queue_server.filing.documents.load_key
+DOCUMENTS_NAME = "documents"  # DIR/documents/<sha[:2]>/<sha>, DocumentStore
 BACKUP_RE = re.compile(r"^hall-(\d{8}-\d{6})\.db$")
 STAMP = "%Y%m%d-%H%M%S"
 # Tables a hall database of this schema has (store.Store._create); later parts may add more.
@@ -189,13 +197,82 @@ def make_backup(db_path: str | Path, backup_dir: str | Path, at: datetime) -> Ba
     finally:
         src.close()
         partial.unlink(missing_ok=True)
+    # After the snapshot: every page it names was on disk before the commit that named it.
+    try:
+        copy_filing_files(db_path.parent, backup_dir, document_names(final))
+    except OSError as e:
+        raise BackupError(f"copying filing documents into {backup_dir} failed: "
+                          f"{e.strerror or e}") from None
     return BackupFile(final, at.replace(tzinfo=None, microsecond=0))
 
 
+def document_names(db: Path) -> set[str]:
+    """sha256 of every filing document a hall database knows (none before filings existed)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return {r[0] for r in conn.execute("SELECT sha256 FROM documents")}
+    except sqlite3.OperationalError:  # no documents table
+        return set()
+    finally:
+        conn.close()
+
+
+def _copy_file(src: Path, dest: Path) -> None:
+    """Copy to a temporary name, fsync, rename: a half-copied file never has the real name."""
+    dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = dest.with_name(f".{dest.name}.partial")
+    with open(src, "rb") as fi, open(tmp, "wb") as fo:
+        os.fchmod(fo.fileno(), 0o600)
+        while chunk := fi.read(1 << 20):
+            fo.write(chunk)
+        fo.flush()
+        os.fsync(fo.fileno())
+    os.replace(tmp, dest)
+
+
+def _document_path(root: Path, sha: str) -> Path:
+    return root / DOCUMENTS_NAME / sha[:2] / sha
+
+
+def copy_filing_files(src_dir: Path, dest_dir: Path, names: Iterable[str], *,
+                      with_key: bool = True) -> tuple[int, int]:
+    """The filing key and the named documents from src_dir into dest_dir, where missing
+    (a different key already there is kept aside, never overwritten).
+    Returns (documents copied, documents missing in src_dir)."""
+    key = src_dir / KEY_NAME
+    if with_key and key.exists():
+        have = dest_dir / KEY_NAME
+        if have.exists() and have.read_bytes().strip() != key.read_bytes().strip():
+            os.replace(have, dest_dir / f"{KEY_NAME}.replaced-{datetime.now():{STAMP}}")
+        if not have.exists():
+            _copy_file(key, have)
+    copied = missing = 0
+    for sha in sorted(names):
+        dest = _document_path(dest_dir, sha)
+        if dest.exists():
+            continue
+        src = _document_path(src_dir, sha)
+        if not src.exists():
+            missing += 1
+            continue
+        _copy_file(src, dest)
+        copied += 1
+    return copied, missing
+
+
 def prune(backup_dir: str | Path, keep_last: int, keep_daily: int) -> list[BackupFile]:
-    gone = to_delete(list_backups(backup_dir), keep_last, keep_daily)
+    backups = list_backups(backup_dir)
+    gone = to_delete(backups, keep_last, keep_daily)
     for b in gone:
         b.path.unlink(missing_ok=True)
+    if gone:
+        kept = [b for b in backups if b not in gone]
+        named: set[str] = set().union(*(document_names(b.path) for b in kept))
+        docs = Path(backup_dir) / DOCUMENTS_NAME
+        if docs.is_dir():
+            for f in docs.glob("*/*"):
+                if f.name not in named and not f.name.startswith("."):
+                    f.unlink(missing_ok=True)
     return gone
 
 
@@ -372,6 +449,35 @@ class Restored:
     db: Path
     summary: Summary
     kept: Path | None  # the database that was replaced, set aside
+    documents: int = 0  # filing documents put back
+    documents_missing: int = 0  # named by the database but in no backup
+
+
+def check_filing_key(backup: Path, data: Path) -> Path | None:
+    """The filing key that opens this backup's filings (beside it, else DATA's); None when
+    it has none. BackupError when filings exist and no key at hand opens them."""
+    conn = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
+    try:
+        row = conn.execute("SELECT sealed FROM filings LIMIT 1").fetchone()
+    except sqlite3.OperationalError:  # from before filings
+        row = None
+    finally:
+        conn.close()
+    candidates = [p for p in (backup.parent / KEY_NAME, data / KEY_NAME) if p.exists()]
+    if row is None:
+        return candidates[0] if candidates else None
+    from cryptography.fernet import Fernet, InvalidToken
+
+    for key in candidates:
+        try:
+            Fernet(key.read_bytes().strip()).decrypt(row[0].encode("ascii"))
+            return key
+        except (InvalidToken, ValueError):
+            continue
+    raise BackupError(
+        f"the filings in {backup} cannot be opened: no {KEY_NAME} beside it, and "
+        f"{data / KEY_NAME} is not theirs; put the {KEY_NAME} from that backup's directory "
+        f"next to it")
 
 
 def restore(backup: str | Path, data_dir: str | Path, now: datetime | None = None) -> Restored:
@@ -385,6 +491,7 @@ def restore(backup: str | Path, data_dir: str | Path, now: datetime | None = Non
     if not data.is_dir():
         raise BackupError(f"data directory {data} does not exist")
     db = data / DB_NAME
+    key = check_filing_key(Path(backup), data)
     with ServerLock(data).acquire("restore"):
         users = processes_using(db) if db.exists() else []
         if users:
@@ -420,19 +527,27 @@ def restore(backup: str | Path, data_dir: str | Path, now: datetime | None = Non
             os.replace(incoming, db)
             for side in aside:
                 side.unlink(missing_ok=True)
+            # The filing key that opens these filings, and the pages they name.
+            source = Path(backup).resolve().parent
+            copied, missing = copy_filing_files(
+                source, data, document_names(db),
+                with_key=key is not None and key.resolve().parent == source)
             # Run as root for a server that runs as its own user: give the files to
             # whoever owns the data directory, or the server cannot write them.
             st = data.stat()
             if os.geteuid() == 0:
-                for p in (db, kept):
-                    if p is not None:
+                owned = [db, kept, data / KEY_NAME, data / DOCUMENTS_NAME]
+                if (data / DOCUMENTS_NAME).is_dir():
+                    owned += list((data / DOCUMENTS_NAME).rglob("*"))
+                for p in owned:
+                    if p is not None and p.exists():
                         os.chown(p, st.st_uid, st.st_gid)
             _fsync_dir(data)
         except sqlite3.Error as e:
             raise BackupError(f"restore into {data} failed: {e}") from None
         except OSError as e:
             raise BackupError(f"restore into {data} failed: {e.strerror or e}") from None
-    return Restored(db, summary, kept)
+    return Restored(db, summary, kept, copied, missing)
 
 
 # --------------------------------------------------------------------------- CLI
@@ -484,6 +599,11 @@ def main(argv: Iterable[str] | None = None) -> int:
     s = done.summary
     print(f"restored {args.file} into {done.db}: {s.tickets} tickets (last day "
           f"{s.last_day or '-'}), {s.events} events")
+    if done.documents:
+        print(f"{done.documents} filing documents put back into {Path(args.data) / 'documents'}")
+    if done.documents_missing:
+        print(f"warning: {done.documents_missing} filing documents the database names are in "
+              f"no backup (their filings show without those pages)", file=sys.stderr)
     if done.kept:
         print(f"the database it replaced is kept as {done.kept}")
     print("start the queue server again: systemctl start qms-server")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import subprocess
@@ -297,3 +298,84 @@ def test_scheduler_backs_up_on_start_and_prunes(tmp_path: Path) -> None:
     clock[0] = datetime(2026, 11, 23, 11, 20)
     assert sched._first_wait() == pytest.approx(40 * 60)
 
+
+
+def _store_with_a_filing(data: Path, seed: int = 1) -> tuple[str, bytes, str]:
+    """A hall database with one filing and its page, stored as the filing code does."""
+    import hashlib
+
+    from queue_server.store import Store
+    from tests.queue_server.filing_support import page
+
+    st = Store(data, load_hall(DEMO_HALL))
+    image = page(seed)
+    sha = hashlib.sha256(image).hexdigest()
+    st.filing.documents.put(sha, image)
+    sealed = st.filing.fernet.encrypt('{"name": "王秀英"}'.encode()).decode("ascii")
+    with st.transaction():
+        st.db.execute("INSERT INTO documents (sha256, bytes, width, height, format, stored_at,"
+                      " devices) VALUES (?,?,?,?,?,?,?)",
+                      [sha, len(image), 900, 1200, "JPEG", "2026-11-23T09:00:00", '["kiosk-1"]'])
+        st.db.execute("INSERT INTO filings (number, code, day, seq, target, kind, items, service,"
+                      " device, submitted_at, status, id_hash, sealed, documents, consent,"
+                      " history) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                      [f"F{seed:03d}", f"code{seed}", "2026-11-23", seed, "counter", "item",
+                       "[]", "A", "kiosk-1", "2026-11-23T09:00:00", "submitted", "h", sealed,
+                       json.dumps([sha]), 1, "[]"])
+    st.close()
+    return sha, image, sealed
+
+
+def test_filing_pages_and_key_come_back_after_a_lost_disk(tmp_path: Path) -> None:
+    import shutil
+
+    from queue_server.store import Store
+
+    data = tmp_path / "data"
+    sha, image, sealed = _store_with_a_filing(data)
+    key = (data / "filing.key").read_bytes()
+    b = make_backup(data / "hall.db", tmp_path / "bk", datetime(2026, 11, 23, 12))
+    assert (tmp_path / "bk" / "filing.key").read_bytes() == key
+    assert (tmp_path / "bk" / "documents" / sha[:2] / sha).exists()
+
+    shutil.rmtree(data)  # the server's disk died
+    new = tmp_path / "new"
+    Store(new, load_hall(DEMO_HALL)).close()  # started once on the new disk: a new key
+    assert (new / "filing.key").read_bytes() != key
+    done = restore(b.path, new)
+    assert (done.documents, done.documents_missing) == (1, 0)
+    assert (new / "filing.key").read_bytes() == key
+    assert list(new.glob("filing.key.replaced-*"))  # the stray new key is kept, not lost
+    st = Store(new, load_hall(DEMO_HALL))
+    try:
+        assert st.filing.documents.get(sha) == image
+        assert st.filing.fernet.decrypt(sealed.encode()).decode() == '{"name": "王秀英"}'
+    finally:
+        st.close()
+
+    # A backup whose key is gone cannot be restored over a hall with another key.
+    (tmp_path / "bk" / "filing.key").unlink()
+    other = tmp_path / "other"
+    Store(other, load_hall(DEMO_HALL)).close()
+    before = (other / "hall.db").read_bytes()
+    with pytest.raises(BackupError, match=r"filings in .* cannot be opened"):
+        restore(b.path, other)
+    assert (other / "hall.db").read_bytes() == before
+
+
+def test_pruning_drops_pages_no_kept_backup_names(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    sha, _, _ = _store_with_a_filing(data)
+    make_backup(data / "hall.db", tmp_path / "bk", datetime(2026, 11, 23, 8))
+    conn = sqlite3.connect(data / "hall.db")
+    conn.execute("DELETE FROM filings")
+    conn.execute("DELETE FROM documents")
+    conn.commit()
+    conn.close()
+    make_backup(data / "hall.db", tmp_path / "bk", datetime(2026, 11, 23, 9))
+    page_file = tmp_path / "bk" / "documents" / sha[:2] / sha
+    assert page_file.exists()
+    from queue_server.backup import prune
+
+    assert len(prune(tmp_path / "bk", keep_last=1, keep_daily=0)) == 1
+    assert not page_file.exists()
