@@ -148,6 +148,19 @@ def crash(kills: int, tmp: Path, seed: int = 1, kiosks: int = 3, counters: int =
                                       + reply["ticket"]["issued_at"][:10])
                 time.sleep(r.uniform(0.01, 0.06))
 
+        announced: list[str] = []  # what the hall's speakers say: event/called (no recalls)
+        board = make_client("demo", "display-1", broker.password("display-1"), will=False)
+
+        def on_called(c: Any, u: Any, m: mqtt.MQTTMessage) -> None:
+            call = json.loads(m.payload)
+            if not call.get("recall"):
+                with lock:
+                    announced.append(call["number"])
+
+        board.on_message = on_called
+        board.on_connect = lambda c, *a: c.subscribe("qms/demo/event/called", 1)
+        connect(board, broker.broker_address)
+        board.loop_start()
         threads = [threading.Thread(target=kiosk if d.startswith("kiosk") else counter,
                                     args=(d,), daemon=True) for d in clients]
         for t in threads:
@@ -172,6 +185,9 @@ def crash(kills: int, tmp: Path, seed: int = 1, kiosks: int = 3, counters: int =
             reply = lookup.request("lookup", {"code": code}, timeout=60)
             if not reply["ok"] or reply["ticket"]["number"] != number:
                 lost += 1
+        time.sleep(0.5)  # the last announcements
+        board.disconnect()
+        board.loop_stop()
         for rc in clients.values():
             rc.close()
         server.close()
@@ -186,6 +202,11 @@ def crash(kills: int, tmp: Path, seed: int = 1, kiosks: int = 3, counters: int =
     f.add("tickets called twice (replies)", sum(c > 1 for c in Counter(called).values()), 0)
     f.add("tickets called twice (events)", db["called_twice"], 0)
     f.add("requests never answered", len(unanswered), 0)
+    heard = Counter(announced)
+    # (numbers alone: the run stays within one hall day)
+    f.add("calls announced twice on event/called", sum(c > 1 for c in heard.values()), 0)
+    f.add("acked calls never announced (killed before publish)",
+          sum(n.split("@")[0] not in heard for n in called))
     f.add("refusals", dict(refused) or "none")
     return f
 
