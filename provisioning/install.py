@@ -527,6 +527,14 @@ def install(hall: Hall, role: str, device: str | None = None, *, root: str | Pat
             raise ProvisioningError(problem)
         done.append(f"warning: {problem}")
 
+    # The config is copied to /etc/qms: a path in it relative to where it is now would
+    # point somewhere else there.
+    for section, key in (("backup", "dir"), ("filing", "catalogue")):
+        value = hall.section(section).get(key)
+        if isinstance(value, str) and not Path(value).is_absolute():
+            raise ProvisioningError(
+                f"{hall.path}: {section}.{key} = {value!r} is relative to the config file, "
+                f"which install copies to {_abs(CONFIG)}; write the absolute path")
     if role == "server" and device not in (None, SERVER_DEVICE):
         raise ProvisioningError(f"the server role is device 'server', not {device!r}")
     if role == "server":

@@ -329,11 +329,12 @@ class BackupScheduler:
             gone = prune(s.dir, s.keep_last, s.keep_daily)
         except BackupError as e:
             self.last_error = str(e)
-            log.error("backup failed: %s; next try in %.0f min", e, s.interval_s / 60)
+            log.error("backup failed error=%r next_try_min=%.0f", str(e), s.interval_s / 60)
             return None
         self.last, self.last_error = b, None
-        log.info("backup written: %s (%d bytes, %.0f ms); %d old backups removed",
-                 b.path, b.size, (time.monotonic() - t0) * 1000, len(gone))
+        # key=value, so the journal can be searched (journalctl -u qms-server | grep backup)
+        log.info("backup written file=%s bytes=%d ms=%.0f removed=%d", b.path, b.size,
+                 (time.monotonic() - t0) * 1000, len(gone))
         return b
 
 

@@ -402,3 +402,11 @@ def test_the_session_shows_a_qt_app_full_screen_in_cage(tls_hall: Path, root: Pa
     got = json.loads((out / "probe.json").read_text())
     assert got["platform"] == "wayland"
     assert got["window"] == got["screen"]  # alone and full screen
+
+
+def test_relative_paths_in_the_config_are_refused(tmp_path: Path, root: Path) -> None:
+    hall = tmp_path / "hall.toml"
+    hall.write_text(DEMO_HALL.read_text("utf-8") + '\n[backup]\ndir = "backups"\n', "utf-8")
+    with pytest.raises(ProvisioningError, match=r"backup.dir = 'backups' is relative"):
+        install(load_hall(hall), "server", root=root)
+    assert not (root / "etc").exists()
