@@ -361,6 +361,13 @@ def check_backups(t: Target, now: datetime) -> Check:
                     f"{age / 3600:.1f} h old ({found[-1].path})",
                     "查看 journalctl -u qms-server 中的 backup 记录",
                     "see the backup lines in journalctl -u qms-server")
+    if t.data is not None and (t.data / "filing.key").exists() \
+            and not (settings.dir / "filing.key").exists():
+        return fail("备份里没有材料密钥，恢复后读不出申报材料",
+                    f"{settings.dir} has no filing.key: restored filings could not be read",
+                    "重启排队服务器（启动时会备份），或手工复制 filing.key 到备份目录",
+                    "restart the queue server (it backs up at start), or copy filing.key into "
+                    "the backup directory")
     return ok(f"数据备份正常（共 {len(found)} 份）", f"{len(found)} backups, newest "
               f"{found[-1].path.name}")
 
