@@ -149,7 +149,7 @@ class ServiceRow:
     code: str
     name: str
     waiting: int
-    wait_text: str  # 约15分钟 / 无需等候 / 已停止取号 (…)
+    wait_text: str  # 约15分钟 / 无需等候 / 已停止取号
     open: bool
 
 
@@ -172,7 +172,8 @@ class HallView:
 
 def wait_text(est_wait_s: Any, waiting: int, open_: bool, hours: str = "") -> str:
     if not open_:
-        return f"已停止取号（{hours}）" if hours else "已停止取号"
+        # The hours would not fit the column at a readable size; the kiosk shows them.
+        return "已停止取号"
     if waiting <= 0:
         return "无需等候"
     try:

@@ -55,9 +55,17 @@ def _fit(f: QFont, text: str, box: QRectF, max_px: float, bold: bool) -> QFont:
         px *= 0.92
 
 
+# (text, pixel size, fits) of every text of the last full paint: what the screenshot
+# checks read to find clipped or too small Chinese text.
+DRAWN: list[tuple[str, int, bool]] = []
+
+
 def draw_text(p: QPainter, box: QRectF, text: str, color: str, max_px: float,
               bold: bool = False, align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignCenter) -> None:
-    p.setFont(fit_font(p.font(), text, box, max_px, bold))
+    f = fit_font(p.font(), text, box, max_px, bold)
+    DRAWN.append((text, f.pixelSize(),
+                  QFontMetricsF(f).horizontalAdvance(text) <= box.width() + 0.5))
+    p.setFont(f)
     p.setPen(QColor(color))
     p.drawText(box, int(align | Qt.AlignmentFlag.AlignVCenter), text)
 
@@ -75,6 +83,8 @@ class Board(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         self.dirty = QRectF(event.rect())
+        if self.dirty.contains(QRectF(self.rect())):
+            DRAWN.clear()
         self.painted_view = getattr(self, "view", None)
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.TextAntialiasing)
@@ -144,6 +154,10 @@ class HallBoard(Board):
         if view != self.view or clock != self.clock:
             self.view, self.clock = view, clock
             self.update()
+
+    def notice_from_start(self) -> None:
+        """Put the notice's start at the left edge (for a still picture)."""
+        self._t0 = time.monotonic() - self.width() * 0.97 / self.notice_speed
 
     def _scroll(self) -> None:
         if self.view is not None and self.view.notice:

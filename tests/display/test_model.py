@@ -85,7 +85,7 @@ def test_hall_board_services_and_wait_texts() -> None:
     rows = {r.code: r for r in v.services}
     assert (rows["A"].waiting, rows["A"].wait_text) == (3, "约11分钟")
     assert rows["B"].wait_text == "—"  # configured, no state yet
-    assert rows["C"].wait_text == "已停止取号（08:30-12:00）" and rows["C"].name == "不动产登记"
+    assert rows["C"].wait_text == "已停止取号" and rows["C"].name == "不动产登记"
     assert wait_text(0, 0, True) == "无需等候"
     assert wait_text(30, 1, True) == "约1分钟"
     assert wait_text(3 * 3600 + 5 * 60, 9, True) == "约3小时05分"
