@@ -126,6 +126,7 @@ def decide_file(hall: Hall, s: HallState, cmd: fc.File, ctx: core.Context) -> li
             docs[key] = list(src.documents[key])
             reusable.update(src.documents[key])
     problems = cat_mod.check_form(t.form, values, ctx.now.date())
+    problems.update(_card_mismatch(values, cmd))
     if problems:
         raise FilingRefusal("FORM_INVALID", ", ".join(sorted(problems)), fields=problems)
     for key in docs:
@@ -166,6 +167,19 @@ def decide_file(hall: Hall, s: HallState, cmd: fc.File, ctx: core.Context) -> li
                                                                 f.documents.items()},
                       "consent": cmd.consent, "reused_from": f.reused_from,
                       "reused_fields": reused_fields})]
+
+
+def _card_mismatch(values: dict[str, str], cmd: fc.File) -> dict[str, str]:
+    """The card's birth date and sex are in its number (GB 11643): a form that says
+    otherwise was typed over, not read from the card."""
+    out: dict[str, str] = {}
+    number = values.get("id_number", "")
+    if values.get("birth") and values["birth"] != cmd.birth.isoformat():
+        out["birth"] = "出生日期与身份证号码不一致，请重新刷身份证"
+    sex = ("男" if int(number[16]) % 2 else "女") if number[16:17].isdigit() else None
+    if values.get("gender") and sex is not None and values["gender"] != sex:
+        out["gender"] = "性别与身份证号码不一致，请重新刷身份证"
+    return out
 
 
 def _find(s: HallState, device: str, number: str | None, code: str | None) -> Filing:

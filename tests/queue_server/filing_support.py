@@ -16,7 +16,7 @@ def with_check(first17: str) -> str:
     return first17 + check_char(first17)
 
 
-YOUNG_ID = with_check("33010219900307123")  # born 1990-03-07
+YOUNG_ID = with_check("33010219900307122")  # born 1990-03-07, female
 
 
 def page(seed: int = 0, size: tuple[int, int] = (900, 1200), fmt: str = "JPEG",

@@ -226,3 +226,9 @@ def test_counter_lists_open_filings_of_its_services(desk: FilingDesk) -> None:
     out = desk.run(fc.ListOpen("1"))
     assert out.events[0].data == {"numbers": [a]}  # who saw which filings: audited
     assert desk.ok(fc.ListOpen("4"))["filings"] == []  # counter 4 serves no A
+
+
+def test_card_fields_must_agree_with_the_id_number(desk: FilingDesk) -> None:
+    out = desk.run(desk.file(values=elder_values(birth="1950-01-01", gender="男")))
+    assert out.reply["error"]["code"] == "FORM_INVALID"
+    assert set(out.reply["error"]["fields"]) == {"birth", "gender"}
