@@ -9,12 +9,15 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
 import uvicorn
 
-from queue_server.config import ConfigError, Hall, load_hall
+from notifier.gateway import SmsConfig
+from notifier.service import Notifier
+from queue_server.config import ConfigError, Hall, Reader, load_hall
 from queue_server.mqttlink import BrokerAddress, CredentialsError, load_password
 
 from .app import Portal, create_app
@@ -33,6 +36,14 @@ def load_halls(directory: str | None) -> dict[str, Hall]:
     return halls
 
 
+def load_notifier(config: str | None, db: str) -> Notifier | None:
+    if not config:
+        return None
+    data = tomllib.loads(Path(config).read_text("utf-8"))
+    reader = Reader(config)
+    return Notifier(db, SmsConfig.parse(reader.required(data, "", "sms"), reader))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m portal", description=__doc__.split("\n")[0])
     p.add_argument("--central", required=True, help="central broker HOST:PORT")
@@ -43,6 +54,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--halls", metavar="DIR",
                    help="directory of hall configs (*.toml) offered for booking")
     p.add_argument("--listen", default="127.0.0.1:8080", help="HOST:PORT (default: %(default)s)")
+    p.add_argument("--sms-config", metavar="FILE",
+                   help="TOML file with an [sms] table (gateway url, templates, ahead, retries, "
+                   "rate_per_s, keep_hours); without it no SMS reminders are offered")
+    p.add_argument("--sms-db", default="portal-sms.db", metavar="FILE",
+                   help="SQLite file for the phone numbers given (default: %(default)s)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -51,14 +67,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         listen = BrokerAddress.parse(args.listen, 8080)
         password = load_password(args.credentials, args.user)
         halls = load_halls(args.halls)
-    except (ValueError, CredentialsError, ConfigError) as e:
+        notifier = load_notifier(args.sms_config, args.sms_db)
+    except (ValueError, CredentialsError, ConfigError, OSError) as e:
         print(f"portal: error: {e}", file=sys.stderr)
         return 2
     directory = Directory()
     portal_placeholder: list[Portal] = []
     feed = Feed(directory, central, args.user, password,
                 on_change=lambda hall: portal_placeholder[0].hub.changed(hall))
-    portal = Portal(directory, feed, halls)
+    portal = Portal(directory, feed, halls, notifier=notifier)
     portal_placeholder.append(portal)
     feed.start(timeout=None)
     try:

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +20,8 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
+from notifier.rules import normalise_phone
+from notifier.service import Notifier
 from queue_server.config import Hall
 from queue_server.engine import booking
 
@@ -51,11 +53,13 @@ class Requester(Protocol):
 
 
 class Hub:
-    """Fan-out of "hall X changed" from the MQTT thread to the SSE streams."""
+    """Fan-out of "hall X changed" from the MQTT thread to the SSE streams (and to
+    listeners on the event loop, such as the SMS notifier)."""
 
     def __init__(self) -> None:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.queues: set[asyncio.Queue[str]] = set()
+        self.listeners: list[Callable[[str], None]] = []
 
     def changed(self, hall: str) -> None:  # any thread
         loop = self.loop
@@ -63,6 +67,8 @@ class Hub:
             loop.call_soon_threadsafe(self._fan_out, hall)
 
     def _fan_out(self, hall: str) -> None:
+        for listener in self.listeners:
+            listener(hall)
         for q in self.queues:
             if q.qsize() < 1000:  # a stalled reader does not hold memory
                 q.put_nowait(hall)
@@ -76,6 +82,7 @@ class Portal:
     hub: Hub = field(default_factory=Hub)
     sse_interval_s: float = 1.0
     request_timeout_s: float = 10.0
+    notifier: Notifier | None = None  # SMS notices; None: the form is not offered
 
 
 # --------------------------------------------------------------------------- API models
@@ -240,6 +247,36 @@ def create_app(portal: Portal) -> FastAPI:
         except HallUnreachable:
             return None
 
+    # ------------------------------------------------------------------ SMS notices
+
+    checking: set[str] = set()
+
+    async def lookup(hall: str, code: str) -> dict[str, Any] | None:
+        return await ask(hall, "lookup", {"code": code})
+
+    async def check_hall(hall: str) -> None:
+        notifier = portal.notifier
+        assert notifier is not None
+        try:
+            notifier.expire(datetime.now().astimezone())
+            view = portal.directory.get(hall)
+            await notifier.check_hall(hall, view.name if view else hall, lookup)
+        except Exception:
+            log.exception("sms check of hall %s failed", hall)
+        finally:
+            checking.discard(hall)
+
+    def on_hall_changed(hall: str) -> None:
+        # One check per hall at a time; the hall's next change starts the next one.
+        notifier = portal.notifier
+        if notifier is None or hall in checking or not notifier.watches(hall):
+            return
+        checking.add(hall)
+        asyncio.get_running_loop().create_task(check_hall(hall))
+
+    portal.hub.listeners.append(on_hall_changed)
+    app.state.check_hall = check_hall
+
     # ------------------------------------------------------------------ pages
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -271,11 +308,33 @@ def create_app(portal: Portal) -> FastAPI:
             return page(request, "missing.html", 404, title="没有找到这张号票",
                         text="号票只能在取号当天查询。请核对二维码，或到导服台咨询。")
         return page(request, "ticket.html", t=ticket_out(reply["ticket"]), hall=hall,
-                    hall_name=name, code=code)
+                    hall_name=name, code=code, sms=portal.notifier is not None,
+                    ahead_n=portal.notifier.config.ahead if portal.notifier else 0)
 
     @app.get("/t/{hall}/{code}", response_class=HTMLResponse, include_in_schema=False)
     async def ticket_in_hall(request: Request, hall: str, code: str) -> Any:
         return await ticket_page(request, hall, code)
+
+    @app.post("/t/{hall}/{code}/sms", response_class=HTMLResponse, include_in_schema=False)
+    async def ticket_sms(request: Request, hall: str, code: str,
+                         phone: str = Form("")) -> Any:
+        if portal.notifier is None or not HALL_RE.match(hall) or not CODE_RE.match(code):
+            return page(request, "missing.html", 404, title="短信提醒未开通",
+                        text="本大厅暂未开通短信提醒，请留意本页和大厅叫号。")
+        number = normalise_phone(phone)
+        if number is None:
+            return page(request, "missing.html", 422, title="手机号码有误",
+                        text="请输入11位手机号码，例如 13800138000。")
+        reply = await ask(hall, "lookup", {"code": code})
+        if reply is None or not reply.get("ok"):
+            return page(request, "missing.html", 404, title="没有找到这张号票",
+                        text="只能为当天正在等候的号票登记短信提醒。")
+        portal.notifier.watch(hall, code, number, datetime.now().astimezone())
+        view = portal.directory.get(hall)
+        await portal.notifier.check_hall(hall, view.name if view else hall, lookup)
+        return page(request, "missing.html", 200, title="短信提醒已登记",
+                    text=f"前面还剩 {portal.notifier.config.ahead} 人时和叫到您时，各发一条短信到 "
+                    f"{number[:3]}****{number[-4:]}。号票办结后即删除您的号码。")
 
     @app.get("/t/{code}", response_class=HTMLResponse, include_in_schema=False)
     async def ticket_by_code(request: Request, code: str, hall: str = "") -> Any:

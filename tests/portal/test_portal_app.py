@@ -149,3 +149,35 @@ def test_sentences() -> None:
     assert ticket_lines({"status": "waiting", "ahead": 0}).headline == "下一位就是您"
     assert ticket_lines({"status": "no_show"}).state == "gone"
     assert timedelta(0) == timedelta(0)
+
+
+def test_sms_reminder_form_and_notices_through_a_fake_gateway(tmp_path: Any) -> None:
+    from notifier.gateway import SmsConfig
+    from notifier.service import Notifier
+    from tests.notifier.test_notifier import FakeGateway
+
+    gw = FakeGateway()
+    d = Directory()
+    d.put_snapshot("demo", json.loads(json.dumps(SNAP)))
+    hall = ScriptedHall()
+    notifier = Notifier(tmp_path / "sms.db", SmsConfig(url=gw.url, ahead=2, rate_per_s=100))
+    portal = Portal(d, hall, {}, notifier=notifier)
+    app = create_app(portal)
+    with TestClient(app) as client:
+        hall.replies["lookup"] = {"ok": True, "ticket": {
+            "number": "A015", "service": "A", "service_name": "综合受理", "status": "waiting",
+            "ahead": 5, "est_wait_s": 600}}
+        page = client.get("/t/demo/abcdef123456").text
+        assert "到号短信提醒" in page
+        assert client.post("/t/demo/abcdef123456/sms", data={"phone": "12"}).status_code == 422
+        r = client.post("/t/demo/abcdef123456/sms", data={"phone": "138 0013 8000"})
+        assert r.status_code == 200 and "138****8000" in r.text
+        assert "13800138000" not in r.text  # the number is never shown back in full
+        assert gw.received == []  # 5 ahead: nothing yet
+        hall.replies["lookup"]["ticket"]["ahead"] = 2
+        import asyncio
+        asyncio.run(app.state.check_hall("demo"))
+        gw.wait(1)
+        assert "前面还有2人" in gw.received[0]["text"]
+    notifier.close()
+    gw.server.shutdown()
