@@ -39,6 +39,7 @@ class BoardLink(QObject):
         self.state: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._connected = threading.Event()
+        self._closing = False
         self.client = mqttlink.make_client(hall, device, password, clean_start=False,
                                            session_expiry_s=SESSION_S)
         self.client.on_connect = self._on_connect
@@ -50,6 +51,7 @@ class BoardLink(QObject):
         self.client.loop_start()
 
     def close(self) -> None:
+        self._closing = True
         if self._connected.is_set():
             info = self.client.publish(mqttlink.status_topic(self.hall, self.device),
                                        b"offline", 1, retain=True)
@@ -82,8 +84,9 @@ class BoardLink(QObject):
                        props: Any = None) -> None:
         was = self._connected.is_set()
         self._connected.clear()
-        if was:
+        if was and not self._closing:
             log.warning("%s: lost the broker (%s); reconnecting", self.device, rc)
+        if was:
             self.connection_changed.emit(False)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
