@@ -65,8 +65,23 @@ def _dt(v: str | None) -> datetime | None:
 class FilingDb:
     def __init__(self, data_dir: Path, db: sqlite_utils.Database) -> None:
         self.db = db
-        self.fernet = Fernet(load_key(data_dir))
-        self.documents = DocumentStore(data_dir, self.fernet)
+        self.dir = data_dir
+        self._fernet: Fernet | None = None
+        self._documents: DocumentStore | None = None
+
+    # The key is read (or made) on first use, so tools that open the store without
+    # touching filings (followups, reports) never create DIR/filing.key as their user.
+    @property
+    def fernet(self) -> Fernet:
+        if self._fernet is None:
+            self._fernet = Fernet(load_key(self.dir))
+        return self._fernet
+
+    @property
+    def documents(self) -> DocumentStore:
+        if self._documents is None:
+            self._documents = DocumentStore(self.dir, self.fernet)
+        return self._documents
 
     def ensure_tables(self) -> None:
         for stmt in TABLES.split(";"):
