@@ -90,11 +90,13 @@ def main(argv: list[str] | None = None) -> int:
             if not player:
                 raise VoiceError("no audio player found (install alsa-utils or sox)")
         except VoiceError as e:
-            print(f"display: voice: {e}", file=sys.stderr)
-            return 2
-        speech = SpeechQueue(renderer.call_clip, command_player(player),
-                             on_spoken=lambda text: log.info("said %s", text))
-        log.info("speaking calls with %s through %s", voice.espeak_voice, player[0])
+            # A board that shows calls is worth more than none: run silent, say so loudly.
+            log.error("voice off: %s", e)
+        else:
+            speech = SpeechQueue(renderer.call_clip, command_player(player),
+                                 on_spoken=lambda text: log.info("said %s", text))
+            log.info("speaking calls with espeak-ng %s through %s", voice.espeak_voice,
+                     player[0])
     link = BoardLink(hall.id, args.device, password, broker)
     board = HallBoard(settings.notice_speed) if role[0] == "hall" else WindowBoard()
     board.setWindowTitle(f"{hall.name} {args.device}")

@@ -23,6 +23,7 @@ import re
 import shutil
 import subprocess
 import threading
+import time
 import wave
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -195,6 +196,8 @@ class SpeechQueue:
         self._make_clip, self._play, self._on_spoken = make_clip, play, on_spoken
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._outstanding = 0  # queued or playing
+        self._last_error: tuple[str, float] = ("", 0.0)
+        self._repeats = 0
         self._cond = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="voice", daemon=True)
         self._thread.start()
@@ -228,8 +231,20 @@ class SpeechQueue:
                 if self._on_spoken:
                     self._on_spoken(text)
             except Exception as e:  # one bad clip must not silence the hall
-                log.error("voice: could not say %r: %s", text, e)
+                self._log_failure(text, e)
             finally:
                 with self._cond:
                     self._outstanding -= 1
                     self._cond.notify_all()
+
+    def _log_failure(self, text: str, error: Exception) -> None:
+        """Log each new failure; the same one again (no sound card: every call) at most
+        once a minute, with how often it happened meanwhile."""
+        message, now = str(error), time.monotonic()
+        last, at = self._last_error
+        if message == last and now - at < 60:
+            self._repeats += 1
+            return
+        more = f" (and {self._repeats} more calls since)" if self._repeats else ""
+        log.error("voice: could not say %r: %s%s", text, message, more)
+        self._last_error, self._repeats = (message, now), 0

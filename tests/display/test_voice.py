@@ -129,3 +129,16 @@ def test_command_player_runs_the_configured_command(tmp_path: Path) -> None:
     assert log.read_text().strip() == str(clip)
     with pytest.raises(Exception, match="exited 3"):
         command_player(["sh", "-c", "exit 3", "{file}"])(clip)
+
+
+def test_the_same_failure_is_logged_once_not_for_every_call(
+        caplog: pytest.LogCaptureFixture) -> None:
+    def no_sound_card(path: Path) -> None:
+        raise OSError("no default audio device")
+
+    q = SpeechQueue(lambda text: Path(text), no_sound_card)
+    for i in range(20):
+        q.say(f"A{i:03d}")
+    assert q.wait_idle(5)
+    q.close()
+    assert caplog.text.count("no default audio device") == 1
