@@ -81,6 +81,9 @@ class Directory:
     halls: dict[str, HallView] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _sorted: list[str] | None = None
+    # "id name" in lower case per hall, in id order, for search; rebuilt when a hall
+    # appears or renames (rare), not on every snapshot.
+    _index: list[tuple[str, str]] | None = None
 
     def put_snapshot(self, hall: str, snapshot: dict[str, Any]) -> HallView:
         with self._lock:
@@ -89,6 +92,8 @@ class Directory:
                             (old.version + 1) if old else 1)
             if old is None:
                 self._sorted = None
+            if old is None or old.name != view.name:
+                self._index = None
             self.halls[hall] = view
             return view
 
@@ -99,6 +104,7 @@ class Directory:
                             (old.version + 1) if old else 1)
             if old is None:
                 self._sorted = None
+                self._index = None
             self.halls[hall] = view
             return view
 
@@ -111,13 +117,21 @@ class Directory:
                 self._sorted = sorted(self.halls)
             return self._sorted
 
+    def _search_index(self) -> list[tuple[str, str]]:
+        index = self._index
+        if index is None:
+            names = self.names()
+            index = [(h, f"{h} {self.halls[h].name}".lower()) for h in names]
+            self._index = index
+        return index
+
     def page(self, query: str = "", offset: int = 0, limit: int = 50) -> tuple[list[HallView],
                                                                                 int]:
         """Halls whose id or name contains `query`, sorted by id; (page, total)."""
         names = self.names()
         if query:
             q = query.strip().lower()
-            names = [h for h in names if q in h or q in self.halls[h].name.lower()]
+            names = [h for h, key in self._search_index() if q in key]
         return [self.halls[h] for h in names[offset:offset + limit]], len(names)
 
 
