@@ -66,11 +66,11 @@ class FilingDb:
     def __init__(self, data_dir: Path, db: sqlite_utils.Database) -> None:
         self.db = db
         self.dir = data_dir
-        self._fernet: Fernet | None = None
+        # Made when the store first opens a data directory: backup and restore
+        # (queue_server/backup.py) rely on every opened data dir having its key.
+        self._fernet: Fernet | None = Fernet(load_key(data_dir))
         self._documents: DocumentStore | None = None
 
-    # The key is read (or made) on first use, so tools that open the store without
-    # touching filings (followups, reports) never create DIR/filing.key as their user.
     @property
     def fernet(self) -> Fernet:
         if self._fernet is None:

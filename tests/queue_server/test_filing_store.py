@@ -94,12 +94,3 @@ def test_guide_reports_cli_lists_and_handles(tmp_path: Path,
     assert main(["guide-reports", *args]) == 0
     assert "0 report(s) open" in capsys.readouterr().out
 
-
-def test_opening_the_store_alone_makes_no_key(tmp_path: Path) -> None:
-    d = FilingDesk()
-    Store(tmp_path, d.hall).close()  # e.g. the followups CLI on a fresh data dir
-    assert not (tmp_path / "filing.key").exists()
-    store = Store(tmp_path, d.hall)
-    store.load(d.now.date())  # the server: filings are read, so the key exists
-    assert (tmp_path / "filing.key").exists()
-    store.close()
