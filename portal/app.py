@@ -42,9 +42,9 @@ HERE = Path(__file__).resolve().parent
 
 UNREACHABLE = {"code": "HALL_UNREACHABLE",
                "message": "暂时联系不上该服务大厅（网络中断），请稍后再试。"}
-FILING_NOT_AVAILABLE = {
-    "code": "NOT_AVAILABLE",
-    "message": "网上查询申报进度的功能尚未开通，请到大厅导服台或拨打大厅电话查询。"}
+FILING_BY_NUMBER = {
+    "code": "USE_RECEIPT_CODE",
+    "message": "为保护您的信息，网上只能凭申报回执上的二维码查询进度，请扫描回执二维码。"}
 
 
 class Requester(Protocol):
@@ -154,6 +154,35 @@ class BookOut(BaseModel):
     service: str
     slot_start: str
     slot_end: str
+
+
+class MaterialOut(BaseModel):
+    key: str
+    name: str
+    original: bool | None = None
+    copies: int | None = None
+
+
+class FilingOut(BaseModel):
+    number: str
+    status: str
+    status_name: str
+    item_name: str
+    service_name: str
+    submitted_at: str | None
+    updated_at: str | None
+    missing: list[str] = Field(description="what to bring (补正), when status is needs_more")
+    reason: str | None = Field(description="why, when rejected (不予受理)")
+    promised_limit_days: int | None = None
+    materials_to_bring: list[MaterialOut] = []
+    ticket: str | None = None
+
+
+def filing_out(f: dict[str, Any]) -> dict[str, Any]:
+    keys = FilingOut.model_fields
+    return {k: f.get(k) for k in keys if k in f} | {
+        "missing": list(f.get("missing") or []),
+        "materials_to_bring": list(f.get("materials_to_bring") or [])}
 
 
 class ErrorOut(BaseModel):
@@ -402,10 +431,28 @@ def create_app(portal: Portal) -> FastAPI:
         return page(request, "missing.html", 200, title="预约已取消",
                     text="名额已释放，欢迎再次预约。")
 
+    @app.get("/filing/{hall}/{code}", response_class=HTMLResponse, include_in_schema=False)
+    async def filing_page(request: Request, hall: str, code: str) -> Any:
+        if not HALL_RE.match(hall) or not CODE_RE.match(code):
+            return page(request, "missing.html", 404, title="回执二维码有误",
+                        text="请重新扫描申报回执上的二维码。")
+        reply = await ask(hall, "filing_status", {"code": code})
+        if reply is None:
+            return page(request, "missing.html", 503, title="暂时查不到",
+                        text=UNREACHABLE["message"], refresh=True)
+        if not reply.get("ok"):
+            return page(request, "missing.html", 404, title="没有找到这份申报",
+                        text=reply["error"]["message"])
+        view = portal.directory.get(hall)
+        return page(request, "filing.html", f=filing_out(reply["filing"]),
+                    hall_name=view.name if view else hall)
+
     @app.get("/filing/{no}", response_class=HTMLResponse, include_in_schema=False)
-    async def filing_page(request: Request, no: str) -> Any:
-        return page(request, "missing.html", 501, title="申报进度查询暂未开通",
-                    text=FILING_NOT_AVAILABLE["message"])
+    async def filing_by_number(request: Request, no: str) -> Any:
+        # A filing number (F20261123001) is easy to guess; the hall answers the portal
+        # only for the unguessable code in the receipt's QR.
+        return page(request, "missing.html", 404, title="请扫描回执上的二维码",
+                    text=FILING_BY_NUMBER["message"])
 
     # ------------------------------------------------------------------ live updates
 
@@ -518,10 +565,23 @@ def create_app(portal: Portal) -> FastAPI:
             return api_error(refusal_status(reply["error"]["code"]), **reply["error"])
         return Response(status_code=204)
 
-    @app.get("/api/v1/filings/{no}", responses={501: {"model": ErrorOut}}, tags=["filings"],
-             summary="申报进度 / a filing's status — not available yet")
-    async def api_filing(no: str) -> Any:
-        return api_error(501, **FILING_NOT_AVAILABLE)
+    @app.get("/api/v1/halls/{hall}/filings/{code}", response_model=FilingOut,
+             responses=ERRORS, tags=["filings"],
+             summary="申报进度 / a filing's status by the code in its receipt QR")
+    async def api_filing(hall: str, code: str) -> Any:
+        if not HALL_RE.match(hall) or not CODE_RE.match(code):
+            return api_error(404, "UNKNOWN_FILING", "没有找到这份申报。")
+        reply = await ask(hall, "filing_status", {"code": code})
+        if reply is None:
+            return api_error(503, **UNREACHABLE)
+        if not reply.get("ok"):
+            return api_error(refusal_status(reply["error"]["code"]), **reply["error"])
+        return filing_out(reply["filing"])
+
+    @app.get("/api/v1/filings/{no}", responses={400: {"model": ErrorOut}}, tags=["filings"],
+             summary="by filing number: refused, use the receipt's code")
+    async def api_filing_by_number(no: str) -> Any:
+        return api_error(400, **FILING_BY_NUMBER)
 
     return app
 

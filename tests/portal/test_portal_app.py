@@ -129,11 +129,32 @@ def test_api_booking_and_cancel(setup: Any) -> None:
                        json={"service": "c", "slot_start": "x"}).status_code == 422
 
 
-def test_filing_status_is_honestly_not_available(setup: Any) -> None:
-    client, _, _ = setup
+FILING = {"number": "F20261123001", "code": "fc-0123456789ab", "status": "needs_more",
+          "status_name": "需补正材料", "item": "X1", "item_name": "城乡居民养老保险参保登记",
+          "kind": "item", "service": "B", "service_name": "社保医保",
+          "submitted_at": "2026-11-23T09:10:00+08:00", "updated_at": "2026-11-23T10:02:00+08:00",
+          "missing": ["户口簿原件"], "reason": None, "promised_limit_days": 5,
+          "materials_to_bring": [{"key": "hukou", "name": "户口簿", "original": True,
+                                  "copies": 1}], "ticket": "B007"}
+
+
+def test_filing_status_by_receipt_code(setup: Any) -> None:
+    client, hall, _ = setup
+    hall.replies["filing_status"] = {"ok": True, "filing": FILING}
+    r = client.get("/filing/demo/fc-0123456789ab")
+    assert r.status_code == 200 and "需补正材料" in r.text and "户口簿原件" in r.text
+    assert hall.sent[-1] == ("demo", "filing_status", {"code": "fc-0123456789ab"})
+    api = client.get("/api/v1/halls/demo/filings/fc-0123456789ab").json()
+    assert api["status"] == "needs_more" and api["missing"] == ["户口簿原件"]
+    assert "code" not in api  # the code stays with whoever holds the receipt
+    hall.replies["filing_status"] = {"ok": False, "error": {"code": "UNKNOWN_FILING",
+                                                            "message": "没有找到这份申报。"}}
+    assert client.get("/filing/demo/fc-0123456789ab").status_code == 404
+    assert client.get("/api/v1/halls/demo/filings/fc-0123456789ab").status_code == 404
+    # By number alone: refused with the reason (numbers are guessable).
     r = client.get("/filing/F20261123001")
-    assert r.status_code == 501 and "尚未开通" in r.text
-    assert client.get("/api/v1/filings/F1").json()["code"] == "NOT_AVAILABLE"
+    assert r.status_code == 404 and "二维码" in r.text
+    assert client.get("/api/v1/filings/F1").json()["code"] == "USE_RECEIPT_CODE"
 
 
 def test_offline_hall_is_marked(setup: Any) -> None:

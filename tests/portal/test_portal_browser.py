@@ -117,6 +117,9 @@ def test_live_stream_and_pages_in_chromium(online: Any, tmp_path: Path) -> None:
                     seen = next(s["waiting"] for s in h["services"] if s["service"] == "B")
             assert seen == before + 3
         t = kiosk.request("issue", {"service": "A", "source": "walk_in"})["ticket"]
+    # A filing lookup crosses to the real server and back (an unknown receipt code).
+    r = httpx.get(f"{base}/api/v1/halls/demo/filings/nosuchcode0000", timeout=20)
+    assert r.status_code == 404 and r.json()["code"].startswith("UNKNOWN"), r.text
     dom, _ = chromium(tmp_path, "--dump-dom", f"{base}/h/demo").communicate(timeout=60)
     assert waiting_in_dom(dom.decode(), "B") == before + 3
     # Screenshots go to docs/ only when asked (QMS_DOCS_SHOTS=1), after a look at them.
