@@ -24,6 +24,7 @@ ones and prints a table.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import random
@@ -46,7 +47,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from bench._sim import Devices, Plan, SimClock, pct, start_server
+from bench._sim import Devices, Plan, SimClock, id_number, pct, start_server
 from bench.protocol import bench_hall
 from queue_server.client import RequestClient, RequestTimeout
 from queue_server.config import load_hall
@@ -473,17 +474,73 @@ print(len(tests), "properties passed")
 # --------------------------------------------------------------------------- privacy
 
 
-def privacy(arrivals: int, tmp: Path, seed: int = 1) -> Figures:
-    """Record what every device can read during a simulated day; look for ID numbers."""
+@dataclass(frozen=True)
+class Secret:
+    kind: str  # id_number | name | phone | address | bank_account
+    device: str  # the kiosk that sent it
+    clerks: bool = False  # a filing: counters read it in full (in their replies)
+
+
+FILING_ITEM = "gaoling-jintie"  # 高龄津贴: a form with name, phones, addresses, bank account
+SURNAMES = ["欧阳", "司马", "上官", "诸葛", "东方", "慕容"]
+GIVEN = "秀英建国桂兰德明玉珍淑华振华春梅志强丽娟"
+
+
+def filing_visit(dev: Devices, rnd: random.Random, kiosk: str, clerk: str, plan: Plan,
+                 secrets: dict[str, Secret], counts: Counter[str]) -> None:
+    """A resident files a form at a kiosk (pages, name, phone, address, bank account),
+    takes a ticket for it; half an hour later a clerk lists and opens the filing."""
+    from tests.queue_server.filing_support import page
+
+    idn = id_number(rnd, rnd.randint(1930, 1944))
+    n = rnd.randrange(10_000, 100_000)
+    values = {
+        "name": rnd.choice(SURNAMES) + rnd.choice(GIVEN) + rnd.choice(GIVEN),
+        "gender": "男" if int(idn[16]) % 2 else "女",
+        "birth": f"{idn[6:10]}-{idn[10:12]}-{idn[12:14]}",
+        "address": f"浙江省示范县清水镇溪口村{n}号", "id_number": idn,
+        "phone": f"139{rnd.randrange(10 ** 8):08d}", "address_now": f"示范县城关镇新村{n}号",
+        "bank_name": "农村商业银行", "bank_account": f"6230{rnd.randrange(10 ** 12):012d}"}
+    for key in ("name", "phone", "address", "id_number", "bank_account"):
+        secrets[values[key]] = Secret(key, kiosk, clerks=True)
+    docs: dict[str, list[str]] = {}
+    for i, material in enumerate(("id_card", "id_card", "hukou_book", "bank_card")):
+        data = base64.b64encode(page(n * 4 + i)).decode("ascii")
+        up = dev.request(kiosk, "upload", {"data": data})
+        if up["ok"]:
+            docs.setdefault(material, []).append(up["document"]["sha256"])
+    filed = dev.request(kiosk, "file", {"item": FILING_ITEM, "values": values,
+                                        "documents": docs, "consent": True})
+    if not filed["ok"]:
+        counts["filing refused: " + filed["error"]["code"]] += 1
+        return
+    number = filed["filing"]["number"]
+    counts["filed"] += 1
+    dev.request(kiosk, "filing_ticket", {"number": number})
+    dev.request(kiosk, "filing_status", {"number": number})
+
+    def clerk_reads() -> None:
+        dev.request(clerk, "filings")
+        if dev.request(clerk, "filing", {"number": number})["ok"]:
+            counts["read by a clerk"] += 1
+
+    plan.after(30, clerk_reads)
+
+
+def privacy(arrivals: int, tmp: Path, seed: int = 1, filings: int = 3) -> Figures:
+    """Record what every device can read during a simulated day with filings; look for
+    ID numbers, names, phones, addresses and bank accounts where they must not be."""
     from bench.day import HallDay
 
-    f = Figures(f"privacy: every readable message of a simulated day ({arrivals} residents)")
+    f = Figures(f"privacy: every readable message of a simulated day ({arrivals} residents,"
+                f" {filings} filings)")
     hall_path = REPO / "assets/halls/demo.toml"
     hall = load_hall(hall_path)
     day = datetime.now(hall.tz).date()
     clock = SimClock(datetime(day.year, day.month, day.day, 17, 55, tzinfo=hall.tz)
                      - timedelta(days=1))
-    sent: dict[str, str] = {}  # ID number -> device that sent it
+    secrets: dict[str, Secret] = {}
+    counts: Counter[str] = Counter()
     records: list[tuple[str, str, bytes]] = []
     lock = threading.Lock()
     with Broker.start(hall_path, bind_client_ids=False) as broker:
@@ -510,15 +567,20 @@ def privacy(arrivals: int, tmp: Path, seed: int = 1) -> Figures:
 
         def spy(device: str, op: str, payload: dict[str, Any] | None = None,
                 **kw: Any) -> dict[str, Any]:
-            if payload and payload.get("id_number"):
-                sent[payload["id_number"]] = device
+            if op == "issue" and payload and payload.get("id_number"):
+                secrets[payload["id_number"]] = Secret("id_number", device)
             return original(device, op, payload, **kw)
 
         devices.request = spy  # type: ignore[method-assign]
-        sim = HallDay(hall, devices, Plan(clock, 0, random.Random(seed)), day, arrivals)
+        rnd = random.Random(seed)
+        sim = HallDay(hall, devices, Plan(clock, 0, rnd), day, arrivals)
         try:
             sim.plan_residents()
             sim.plan_clerks()
+            for i in range(filings):
+                kiosk = sim.kiosks[i % len(sim.kiosks)]
+                sim.plan.at(sim.t(9, 30 + 40 * i), lambda k=kiosk: filing_visit(
+                    devices, rnd, k, "counter-2", sim.plan, secrets, counts))
             sim.plan.run(until=sim.close_at + timedelta(hours=1))
             time.sleep(0.5)
         finally:
@@ -527,33 +589,52 @@ def privacy(arrivals: int, tmp: Path, seed: int = 1) -> Figures:
             for c in recorders:
                 c.disconnect()
                 c.loop_stop()
-    leaks = privacy_leaks(records, sent)
-    seen = {n for n, dev in sent.items()
-            if any(n in p.decode("utf-8", "replace") and t.startswith(f"qms/demo/cmd/{dev}/")
-                   for _, t, p in records)}
+    leaks = privacy_leaks(records, secrets)
+    sent_on = {s: False for s in secrets}
+    for _, topic, payload in records:
+        text = payload.decode("utf-8", "replace")
+        for s, sec in secrets.items():
+            if not sent_on[s] and topic.startswith(f"qms/demo/cmd/{sec.device}/") and s in text:
+                sent_on[s] = True
+    kinds = Counter(sec.kind for sec in secrets.values())
     f.add("messages recorded (per reading device)", len(records))
     f.add("topics seen", len({t for _, t, _ in records}))
-    f.add("ID numbers sent by kiosks", len(sent))
-    f.add("ID numbers seen on their sender's cmd topic (the scan sees them)",
-          f"{len(seen)}/{len(sent)}", f"{len(sent)}/{len(sent)}")
-    f.add("ID numbers outside the sender's cmd/reply topics", len(leaks), 0)
+    f.add("personal values sent", ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
+    f.add("filings made / read by a clerk", f"{counts['filed']}/{counts['read by a clerk']}",
+          f"{filings}/{filings}")
+    f.add("values seen on their sender's cmd topic (the scan sees them)",
+          f"{sum(sent_on.values())}/{len(secrets)}", f"{len(secrets)}/{len(secrets)}")
+    f.add("values outside the allowed topics", len(leaks), 0)
     for leak in leaks[:3]:
         f.add("  e.g.", leak)
-    f.add("names, phones, addresses", "not checked: no kiosk/filing flow sends them yet")
+    refused = {k: v for k, v in counts.items() if k.startswith("filing refused")}
+    if refused:
+        f.add("filings refused", refused)
     return f
 
 
-def privacy_leaks(records: list[tuple[str, str, bytes]], sent: dict[str, str]) -> list[str]:
-    """(reader, topic, payload) holding an ID number outside its sender's own topics."""
+def privacy_leaks(records: list[tuple[str, str, bytes]],
+                  secrets: dict[str, Secret]) -> list[str]:
+    """(reader, topic, payload) holding a personal value outside the topics allowed for it:
+    the sender's own cmd and reply topics, and for a filing the counters' reply topics
+    (the clerk handling it reads it in full; docs/protocol-extensions.md, Personal data)."""
     leaks = []
     for reader, topic, payload in records:
-        text = payload.decode("utf-8", "replace").upper()
-        for number, device in sent.items():
-            if number.upper() not in text and number[:17] not in text:
+        text = payload.decode("utf-8", "replace")
+        upper = text.upper()
+        for value, sec in secrets.items():
+            if sec.kind == "id_number":
+                if value.upper() not in upper and value[:17] not in text:
+                    continue
+            elif value not in text:
                 continue
-            own = (f"qms/demo/cmd/{device}/", f"qms/demo/reply/{device}")
-            if not topic.startswith(own):
-                leaks.append(f"{number[:6]}… from {device} on {topic} (read by {reader})")
+            reply = f"qms/demo/reply/{sec.device}"
+            if topic.startswith(f"qms/demo/cmd/{sec.device}/") or topic == reply \
+                    or topic.startswith(reply + "/"):
+                continue
+            if sec.clerks and topic.startswith("qms/demo/reply/counter-"):
+                continue
+            leaks.append(f"a {sec.kind} from {sec.device} on {topic} (read by {reader})")
     return leaks
 
 

@@ -44,12 +44,19 @@ def test_privacy_no_id_number_outside_its_own_topics(tmp: Path) -> None:
 
 
 def test_privacy_scan_finds_a_planted_leak() -> None:
-    number = "110101199003074477"
+    number, name = "110101199003074477", "欧阳秀英"
+    secrets = {number: rel.Secret("id_number", "kiosk-1"),
+               name: rel.Secret("name", "kiosk-1", clerks=True)}
     records = [("display-1", "qms/demo/state/service/A", f'{{"x": "{number}"}}'.encode()),
                ("server", "qms/demo/cmd/kiosk-1/issue", f'{{"id_number": "{number}"}}'.encode()),
-               ("kiosk-1", "qms/demo/reply/kiosk-1/abc", number.encode())]
-    leaks = rel.privacy_leaks(records, {number: "kiosk-1"})
-    assert len(leaks) == 1 and "state/service/A" in leaks[0] and number not in leaks[0]
+               ("kiosk-1", "qms/demo/reply/kiosk-1/abc", number.encode()),
+               ("kiosk-10", "qms/demo/reply/kiosk-10", number.encode()),  # another kiosk
+               ("counter-2", "qms/demo/reply/counter-2", number.encode()),  # not a filing
+               ("counter-2", "qms/demo/reply/counter-2", name.encode()),  # the clerk: allowed
+               ("display-1", "qms/demo/event/called", name.encode())]
+    leaks = rel.privacy_leaks(records, secrets)
+    assert len(leaks) == 4, leaks
+    assert all(number not in x and name not in x for x in leaks)
 
 
 def test_midnight_and_clock_step_back(tmp: Path) -> None:
