@@ -329,6 +329,8 @@ def _store_with_a_filing(data: Path, seed: int = 1) -> tuple[str, bytes, str]:
 def test_filing_pages_and_key_come_back_after_a_lost_disk(tmp_path: Path) -> None:
     import shutil
 
+    from cryptography.fernet import Fernet
+
     from queue_server.store import Store
 
     data = tmp_path / "data"
@@ -340,8 +342,8 @@ def test_filing_pages_and_key_come_back_after_a_lost_disk(tmp_path: Path) -> Non
 
     shutil.rmtree(data)  # the server's disk died
     new = tmp_path / "new"
-    Store(new, load_hall(DEMO_HALL)).close()  # started once on the new disk: a new key
-    assert (new / "filing.key").read_bytes() != key
+    Store(new, load_hall(DEMO_HALL)).close()  # started once on the new disk ...
+    (new / "filing.key").write_bytes(Fernet.generate_key() + b"\n")  # ... with a new key
     done = restore(b.path, new)
     assert (done.documents, done.documents_missing) == (1, 0)
     assert (new / "filing.key").read_bytes() == key
@@ -357,6 +359,7 @@ def test_filing_pages_and_key_come_back_after_a_lost_disk(tmp_path: Path) -> Non
     (tmp_path / "bk" / "filing.key").unlink()
     other = tmp_path / "other"
     Store(other, load_hall(DEMO_HALL)).close()
+    (other / "filing.key").write_bytes(Fernet.generate_key() + b"\n")
     before = (other / "hall.db").read_bytes()
     with pytest.raises(BackupError, match=r"filings in .* cannot be opened"):
         restore(b.path, other)
