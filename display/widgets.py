@@ -80,8 +80,10 @@ class Board(QWidget):
         self.setMinimumSize(320, 180)
         self.dirty = QRectF()
         self.painted_view: object = None  # the view of the last paint
+        self.paint_s = 0.0
 
     def paintEvent(self, event: QPaintEvent) -> None:
+        started = time.monotonic()
         self.dirty = QRectF(event.rect())
         if self.dirty.contains(QRectF(self.rect())):
             DRAWN.clear()
@@ -91,7 +93,9 @@ class Board(QWidget):
         p.fillRect(self.rect(), QColor(BG))
         self.draw(p, QRectF(self.rect()))
         p.end()
-        self.painted.emit(time.monotonic())
+        done = time.monotonic()
+        self.paint_s = done - started  # how long the last paint took
+        self.painted.emit(done)
 
     def draw(self, p: QPainter, r: QRectF) -> None:
         raise NotImplementedError
