@@ -59,6 +59,16 @@ class TicketFor(FilingCommand):
 
 
 @dataclass(frozen=True)
+class Supplement(FilingCommand):
+    """补正: pages of what the clerk asked for, added at a kiosk to a needs_more filing."""
+
+    device: str
+    documents: dict[str, tuple[str, ...]]
+    number: str | None = None
+    code: str | None = None
+
+
+@dataclass(frozen=True)
 class ReportGuide(FilingCommand):
     device: str
     item: str

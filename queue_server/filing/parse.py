@@ -19,7 +19,7 @@ from ..errors import Refusal
 from . import commands as fc
 
 KIOSK_OPS = {"guide", "upload", "file", "filing_status", "prefill", "filing_ticket",
-             "report_guide_error"}
+             "filing_supplement", "report_guide_error"}
 COUNTER_OPS = {"filing", "filings", "filing_document", "filing_accept", "filing_more",
                "filing_reject", "filing_done"}
 PORTAL_OPS = {"guide", "filing_status"}
@@ -117,6 +117,9 @@ def command(device: str, op: str, d: dict[str, Any], secret: bytes, today: date)
     if op == "filing_ticket":
         number, code = _one_of(d)
         return fc.TicketFor(device, number, code)
+    if op == "filing_supplement":
+        number, code = _one_of(d)
+        return fc.Supplement(device, _documents(d), number, code)
     if op == "report_guide_error":
         return fc.ReportGuide(device, _text(d, "item", required=True, pattern=CODE, limit=41)
                               or "", _texts(d, "choices", limit=40, most=10),
@@ -141,6 +144,18 @@ def command(device: str, op: str, d: dict[str, Any], secret: bytes, today: date)
                    reason=_text(d, "reason", limit=300), note=_text(d, "note", limit=300), **kw)
 
 
+def _documents(d: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    raw_docs = d.get("documents", {})
+    if not isinstance(raw_docs, dict) or len(raw_docs) > 30:
+        raise _bad("documents must be an object of material key -> list of sha256")
+    docs: dict[str, tuple[str, ...]] = {}
+    for k in raw_docs:
+        if not KEY.match(k):
+            raise _bad(f"documents.{k[:40]} is not a material key")
+        docs[k] = _texts(raw_docs, k, pattern=SHA, limit=64, most=10)
+    return docs
+
+
 def _file(device: str, d: dict[str, Any], secret: bytes, today: date) -> fc.File:
     target = _text(d, "item", required=True, pattern=CODE, limit=41) or ""
     raw_values = d.get("values")
@@ -157,14 +172,7 @@ def _file(device: str, d: dict[str, Any], secret: bytes, today: date) -> fc.File
         raise _bad("values.id_number (from the ID card) is required")
     values["id_number"] = idnumber.normalise(raw_id)
     id_hash, birth = _id_hash(raw_id, secret, today)
-    raw_docs = d.get("documents", {})
-    if not isinstance(raw_docs, dict) or len(raw_docs) > 30:
-        raise _bad("documents must be an object of material key -> list of sha256")
-    docs: dict[str, tuple[str, ...]] = {}
-    for k in raw_docs:
-        if not KEY.match(k):
-            raise _bad(f"documents.{k[:40]} is not a material key")
-        docs[k] = _texts(raw_docs, k, pattern=SHA, limit=64, most=10)
+    docs = _documents(d)
     return fc.File(device, target, values, docs, id_hash, birth, consent=_flag(d, "consent"),
                    reuse_from=reuse_from,
                    reuse_fields=_texts(d, "reuse_fields", pattern=KEY, limit=40, most=80),

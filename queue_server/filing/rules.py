@@ -226,6 +226,31 @@ def decide_ticket(hall: Hall, s: HallState, cmd: fc.TicketFor, ctx: core.Context
     return [*events, _ev(K.FILING_LINKED, ctx, ticket=tid, data={"number": f.number})]
 
 
+def decide_supplement(hall: Hall, s: HallState, cmd: fc.Supplement,
+                      ctx: core.Context) -> list:
+    settings, _ = _catalogue(hall)
+    f = _find(s, cmd.device, cmd.number, cmd.code)
+    if f.status is not FilingStatus.NEEDS_MORE:
+        raise FilingRefusal("FILING_STATE", f"{f.number}: {f.status}", status=str(f.status))
+    t = _target(hall, f.target)
+    pages = {k: v for k, v in cmd.documents.items() if v}
+    if not pages:
+        raise FilingRefusal("MATERIAL_MISSING", f.number, materials=[])
+    docs = book(s).documents
+    for key, shas in pages.items():
+        if t.material(key) is None:
+            raise Refusal("BAD_REQUEST", f"documents.{key} is not a material of {t.code}")
+        for sha in shas:
+            if sha not in docs or cmd.device not in docs[sha].devices:
+                raise FilingRefusal("UNKNOWN_DOCUMENT", sha)
+    total = sum(len(v) for v in f.documents.values()) + sum(len(v) for v in pages.values())
+    if total > settings.max_documents:
+        raise FilingRefusal("TOO_MANY_DOCUMENTS", str(total))
+    return [_ev(K.FILING_SUPPLEMENTED, ctx, ticket=f.ticket,
+                data={"number": f.number, "from": str(f.status), "by": cmd.device,
+                      "documents": {k: list(v) for k, v in pages.items()}})]
+
+
 def decide_report(hall: Hall, s: HallState, cmd: fc.ReportGuide, ctx: core.Context) -> list:
     _, cat = _catalogue(hall)
     item = cat.items.get(cmd.item)
@@ -319,7 +344,8 @@ def decide_move(hall: Hall, s: HallState, cmd: fc.Move, ctx: core.Context) -> li
 DECIDERS: dict[type, Callable[..., Any]] = {
     fc.Guide: decide_guide, fc.Upload: decide_upload, fc.File: decide_file,
     fc.Status: decide_status, fc.Prefill: decide_prefill, fc.TicketFor: decide_ticket,
-    fc.ReportGuide: decide_report, fc.Read: decide_read, fc.ListOpen: decide_list,
+    fc.ReportGuide: decide_report, fc.Supplement: decide_supplement, fc.Read: decide_read,
+    fc.ListOpen: decide_list,
     fc.ReadDocument: decide_read_document, fc.Move: decide_move,
 }
 
@@ -353,6 +379,14 @@ def apply(s: HallState, e: core.Event) -> bool:
         linked = b.by_ticket.setdefault(e.ticket or 0, [])
         if f.number not in linked:
             linked.append(f.number)
+    elif k is K.FILING_SUPPLEMENTED:
+        f = b.filings[e.data["number"]]
+        for key, shas in e.data["documents"].items():
+            had = f.documents.setdefault(key, [])
+            had.extend(sha for sha in shas if sha not in had)
+        f.status, f.updated_at, f.missing = FilingStatus.SUBMITTED, e.at, ()
+        f.history.append({"status": str(f.status), "at": iso(e.at), "by": e.data["by"],
+                          "supplemented": sorted(e.data["documents"])})
     elif k in STATUS_EVENTS:
         f = b.filings[e.data["number"]]
         f.status = STATUS_EVENTS[k]
@@ -395,7 +429,7 @@ def result(hall: Hall, s: HallState, cmd: Any, events: list, ctx: core.Context) 
                              "height": d.height, "bytes": d.size}}
     if isinstance(cmd, fc.File):
         return {"filing": kiosk_view(hall, cat, s, b.filings[events[0].data["number"]])}
-    if isinstance(cmd, fc.Status):
+    if isinstance(cmd, fc.Status | fc.Supplement):
         f = _find(s, cmd.device, cmd.number, cmd.code)
         owner = cmd.number is not None or cmd.device == f.device
         view = kiosk_view if owner else progress_view

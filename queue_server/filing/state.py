@@ -32,7 +32,9 @@ STATUS_NAMES = {
 MOVES: dict[FilingStatus, frozenset[FilingStatus]] = {
     FilingStatus.SUBMITTED: frozenset({FilingStatus.ACCEPTED, FilingStatus.NEEDS_MORE,
                                        FilingStatus.REJECTED}),
-    FilingStatus.NEEDS_MORE: frozenset({FilingStatus.ACCEPTED, FilingStatus.REJECTED}),
+    # back to submitted only by the resident's `filing_supplement` (补正材料 at a kiosk)
+    FilingStatus.NEEDS_MORE: frozenset({FilingStatus.ACCEPTED, FilingStatus.REJECTED,
+                                        FilingStatus.SUBMITTED}),
     FilingStatus.ACCEPTED: frozenset({FilingStatus.DONE}),
     FilingStatus.REJECTED: frozenset(),
     FilingStatus.DONE: frozenset(),
@@ -44,6 +46,7 @@ class FilingEventKind(StrEnum):
     DOCUMENT_STORED = "document_stored"
     FILED = "filed"
     FILING_LINKED = "filing_linked"  # a ticket now carries the filing
+    FILING_SUPPLEMENTED = "filing_supplemented"  # the resident sent what was missing
     FILING_ACCEPTED = "filing_accepted"
     FILING_NEEDS_MORE = "filing_needs_more"
     FILING_REJECTED = "filing_rejected"

@@ -232,3 +232,25 @@ def test_card_fields_must_agree_with_the_id_number(desk: FilingDesk) -> None:
     out = desk.run(desk.file(values=elder_values(birth="1950-01-01", gender="男")))
     assert out.reply["error"]["code"] == "FORM_INVALID"
     assert set(out.reply["error"]["fields"]) == {"birth", "gender"}
+
+
+def test_resident_supplements_at_a_kiosk(desk: FilingDesk) -> None:
+    f = desk.ok(desk.file())["filing"]
+    page_ = desk.upload(20, device="kiosk-2")
+    supplement = fc.Supplement("kiosk-2", {"hukou_book": (page_,)}, code=f["code"])
+    assert desk.refused(supplement) == "FILING_STATE"  # nothing was asked for yet
+    desk.open("1")
+    desk.ok(fc.Move("1", op="filing_more", number=f["number"], missing=("户口簿本人页",)))
+    mine = desk.upload(21)
+    assert desk.refused(fc.Supplement("kiosk-2", {"hukou_book": (mine,)},
+                                      code=f["code"])) == "UNKNOWN_DOCUMENT"
+    assert desk.refused(fc.Supplement("kiosk-2", {}, code=f["code"])) == "MATERIAL_MISSING"
+    out = desk.run(supplement)
+    assert out.reply["ok"] and out.reply["filing"]["status"] == "submitted"
+    assert out.reply["filing"]["missing"] == [] and "applicant" not in out.reply["filing"]
+    view = desk.ok(fc.Read("1", number=f["number"]))["filing"]
+    hukou = next(d for d in view["documents"] if d["material"] == "hukou_book")
+    assert [p["sha256"] for p in hukou["pages"]][-1] == page_ and len(hukou["pages"]) == 2
+    assert view["history"][-1]["supplemented"] == ["hukou_book"]
+    assert [h["status"] for h in view["history"]] == ["submitted", "needs_more", "submitted"]
+    desk.ok(fc.Move("1", op="filing_accept", number=f["number"]))

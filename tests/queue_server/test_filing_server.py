@@ -95,6 +95,10 @@ def test_filing_end_to_end_and_nothing_personal_on_shared_topics(
         assert more["filing"]["status"] == "needs_more"
         assert ok(kiosk.request("filing_status", {"number": number}))["filing"]["missing"] == [
             "户口簿本人页（原件）"]
+        extra = upload(kiosk, page(12))  # the resident photographs the page asked for
+        again = ok(kiosk.request("filing_supplement", {
+            "number": number, "documents": {"hukou_book": [extra]}}))
+        assert again["filing"]["status"] == "submitted" and again["filing"]["documents"] == 5
         ok(counter.request("filing_accept", {"number": number}))
         done = ok(counter.request("filing_done", {"note": "已录入民政系统"}))
         assert done["filing"]["status"] == "done"
@@ -111,7 +115,8 @@ def test_filing_end_to_end_and_nothing_personal_on_shared_topics(
     log = json.dumps(db.execute("SELECT * FROM events").fetchall(), ensure_ascii=False)
     kinds = [k for (k,) in db.execute("SELECT kind FROM events")]
     for kind in ("document_stored", "filed", "filing_linked", "filing_read",
-                 "filing_needs_more", "filing_accepted", "filing_done", "guide_reported"):
+                 "filing_needs_more", "filing_supplemented", "filing_accepted", "filing_done",
+                 "guide_reported"):
         assert kind in kinds
     rows = json.dumps(db.execute("SELECT * FROM filings").fetchall(), ensure_ascii=False)
     for secret in PERSONAL:
