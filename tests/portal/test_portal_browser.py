@@ -27,6 +27,7 @@ from provisioning.bridge import provision_bridge
 from queue_server.client import RequestClient
 from queue_server.config import load_hall
 from queue_server.mqttlink import BrokerAddress
+from tests.portal.cdp import Browser
 from tests.provisioning.test_bridge import Central
 from tests.support.broker import DEMO_HALL, Broker, free_port
 from tests.support.server import in_process
@@ -95,6 +96,28 @@ def chromium(tmp: Path, *args: str) -> subprocess.Popen[bytes]:
 def waiting_in_dom(html: str, service: str) -> int:
     row = html.split(f'data-service="{service}"')[1]
     return int(row.split('class="waiting">')[1].split("<")[0])
+
+
+def test_chromium_runs_the_page_script_and_shows_live_numbers(online: Any,
+                                                              tmp_path: Path) -> None:
+    hall, base = online
+    cell = "document.querySelector('tr[data-service=\"B\"] .waiting').textContent"
+    browser = Browser(f"{base}/h/demo", tmp_path)
+    try:
+        browser.wait_for("document.readyState === 'complete'")
+        shown = int(browser.wait_for(cell))
+        time.sleep(1)  # the page's event stream is open
+        with RequestClient("demo", "kiosk-1", hall.password("kiosk-1"),
+                           hall.broker_address) as kiosk:
+            for _ in range(2):
+                assert kiosk.request("issue", {"service": "B", "source": "walk_in"})["ok"]
+        # No reload: the page's script took the new figure from the event stream.
+        browser.wait_for(f"{cell} === '{shown + 2}'")
+        if os.environ.get("QMS_DOCS_SHOTS"):  # the changed row still highlighted
+            browser.screenshot(DOCS / "portal-hall-live.png")
+        assert browser.eval("performance.getEntriesByType('navigation').length") == 1
+    finally:
+        browser.close()
 
 
 def test_live_stream_and_pages_in_chromium(online: Any, tmp_path: Path) -> None:
