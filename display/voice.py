@@ -92,12 +92,22 @@ def wav_seconds(path: Path) -> float:
 class Renderer:
     settings: VoiceSettings
     cache_dir: Path
+    # A call clip is ~0.5 MB and a busy hall makes hundreds a day: keep the newest only.
+    keep_files: int = 300
 
     def __post_init__(self) -> None:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         for tool in ("espeak-ng", "sox"):
             if shutil.which(tool) is None:
                 raise VoiceError(f"{tool} is not installed (apt-get install espeak-ng sox)")
+        # Fail at start, not at the first call, on a voice espeak-ng does not have.
+        run(["espeak-ng", "-q", "-v", self.settings.espeak_voice, "x"])
+
+    def _prune(self, pattern: str) -> None:
+        files = sorted(self.cache_dir.glob(pattern), key=lambda p: p.stat().st_mtime,
+                       reverse=True)
+        for old in files[self.keep_files:]:
+            old.unlink(missing_ok=True)
 
     def _key(self, *parts: object) -> str:
         return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:24]
@@ -111,6 +121,7 @@ class Renderer:
             tmp = out.with_suffix(".tmp.wav")
             run(["espeak-ng", "-v", s.espeak_voice, "-s", str(s.rate), "-w", str(tmp), spoken])
             tmp.replace(out)  # a half-written file never sits in the cache
+            self._prune("phrase-*.wav")
         return out
 
     def call_clip(self, text: str) -> Path:
@@ -122,6 +133,7 @@ class Renderer:
                         s.repeats, s.volume)
         out = self.cache_dir / f"call-{key}.wav"
         if out.exists():
+            out.touch()  # recently used: pruned last
             return out
         rate = 22050
         parts: list[str] = []
@@ -150,6 +162,7 @@ class Renderer:
         tmp.replace(out)
         for p in set(parts):
             Path(p).unlink(missing_ok=True)
+        self._prune("call-*.wav")
         return out
 
 

@@ -15,6 +15,7 @@ from display.settings import VoiceSettings
 from display.voice import (
     Renderer,
     SpeechQueue,
+    VoiceError,
     chinese_number,
     command_player,
     spoken_form,
@@ -50,8 +51,8 @@ def test_a_real_render_has_plausible_length_and_is_cached(tmp_path: Path) -> Non
     assert settings.chime is not None
     expected = wav_seconds(settings.chime) + 0.3 + 2 * said + 0.8
     assert abs(wav_seconds(clip) - expected) < 0.1
-    mtime = clip.stat().st_mtime_ns
-    assert r.call_clip("请A001号到3号窗口办理") == clip and clip.stat().st_mtime_ns == mtime
+    inode = clip.stat().st_ino  # a new render would replace the file
+    assert r.call_clip("请A001号到3号窗口办理") == clip and clip.stat().st_ino == inode
     once = Renderer(replace(settings, repeats=1, chime=None), tmp_path).call_clip(
         "请A001号到3号窗口办理")
     assert abs(wav_seconds(once) - said) < 0.1
@@ -142,3 +143,15 @@ def test_the_same_failure_is_logged_once_not_for_every_call(
     assert q.wait_idle(5)
     q.close()
     assert caplog.text.count("no default audio device") == 1
+
+
+def test_cache_keeps_the_newest_clips_only_and_a_missing_voice_fails_at_start(
+        tmp_path: Path) -> None:
+    r = Renderer(VoiceSettings(chime=None, repeats=1), tmp_path, keep_files=2)
+    first = r.call_clip("请A001号到1号窗口办理")
+    for n in (2, 3):
+        r.call_clip(f"请A00{n}号到1号窗口办理")
+    assert len(list(tmp_path.glob("call-*.wav"))) == 2 and not first.exists()
+    assert len(list(tmp_path.glob("phrase-*.wav"))) == 2
+    with pytest.raises(VoiceError, match="espeak-ng exited 1"):
+        Renderer(VoiceSettings(espeak_voice="qqq"), tmp_path)
