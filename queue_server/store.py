@@ -151,7 +151,7 @@ class Store:
         row = self.db.execute(
             "SELECT reply FROM requests WHERE device = ? AND request_id = ?", [device, request_id]
         ).fetchone()
-        return json.loads(row[0]) if row else None
+        return self.filing.uncached(json.loads(row[0])) if row else None
 
     def record(
         self,

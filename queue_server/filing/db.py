@@ -26,11 +26,14 @@ from ..catalogue import for_hall
 from ..config import Hall
 from ..engine.model import HallState
 from .documents import DocumentStore, load_key
+from .parse import COUNTER_OPS, KIOSK_OPS
 from .state import Document, Filing, FilingEventKind, FilingStatus, GuideReport, book
 
 log = logging.getLogger(__name__)
 
 K = FilingEventKind
+# ops whose replies carry filing data (masked or whole): kept sealed in the reply cache
+SEALED_OPS = (KIOSK_OPS | COUNTER_OPS) - {"guide", "upload", "report_guide_error"}
 ORPHAN_DAYS = 1  # an upload no filing took within a day was a form left half-filled
 
 TABLES = """
@@ -199,14 +202,25 @@ class FilingDb:
         if shas:
             log.info("deleted %d uploaded documents no filing used", len(shas))
 
-    @staticmethod
-    def cacheable(op: str, reply: dict[str, Any]) -> dict[str, Any]:
-        """The reply as kept for a repeated request id: a document's bytes are not kept
-        (a lost reply is asked for again under a new id)."""
-        doc = reply.get("document")
-        if op != "filing_document" or not isinstance(doc, dict) or doc.get("data") is None:
+    def cacheable(self, op: str, reply: dict[str, Any]) -> dict[str, Any]:
+        """The reply as kept in `requests` for a repeated request id. A filing op's reply
+        (the clerk's full view, the kiosk's masked one) is sealed with the filing key like
+        the filing itself; a document's bytes are not kept at all (a lost reply is asked
+        for again under a new id)."""
+        if op not in SEALED_OPS:
             return reply
-        return {**reply, "document": {**doc, "data": None, "data_omitted": True}}
+        doc = reply.get("document")
+        if op == "filing_document" and isinstance(doc, dict) and doc.get("data") is not None:
+            reply = {**reply, "document": {**doc, "data": None, "data_omitted": True}}
+        token = self.fernet.encrypt(json.dumps(reply, ensure_ascii=False).encode("utf-8"))
+        return {"id": reply.get("id"), "ok": reply.get("ok"), "sealed": token.decode("ascii")}
+
+    def uncached(self, reply: dict[str, Any]) -> dict[str, Any]:
+        """A kept reply as it was sent."""
+        token = reply.get("sealed")
+        if not isinstance(token, str):
+            return reply
+        return json.loads(self.fernet.decrypt(token.encode("ascii")))  # type: ignore[no-any-return]
 
     def guide_reports(self, *, include_handled: bool = False) -> list[dict[str, Any]]:
         where = "" if include_handled else " WHERE handled_at IS NULL"

@@ -72,6 +72,15 @@ def test_document_bytes_are_not_kept_in_the_reply_cache(tmp_path: Path) -> None:
     cached = store.cached_reply("counter-1", "r1")
     assert cached is not None
     assert cached["document"] == {"sha256": "a" * 64, "data": None, "data_omitted": True}
+    view = {"ok": True, "filing": {"applicant": "王秀英", "fields": [{"value": "13812345678"}]}}
+    with store.transaction():
+        store.record(device="counter-1", request_id="r2", op="filing", at=d.now,
+                     events=[], state=d.engine.state, reply=view)
+        store.record(device="kiosk-1", request_id="r3", op="issue", at=d.now,
+                     events=[], state=d.engine.state, reply={"ok": True, "ticket": "A001"})
+    assert store.cached_reply("counter-1", "r2") == view  # sent again as it was
+    raw = " ".join(r for (r,) in store.db.execute("SELECT reply FROM requests"))
+    assert "王秀英" not in raw and "13812345678" not in raw and "A001" in raw
     store.close()
 
 
