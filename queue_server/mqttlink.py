@@ -87,10 +87,11 @@ class BrokerAddress:
         return cls(host, int(port))
 
     def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host  # IPv6 parses back
         if not self.tls:
-            return f"{self.host}:{self.port}"
+            return f"{host}:{self.port}"
         ca = "" if self.ca_file == DEFAULT_CA_FILE else f"?ca={self.ca_file}"
-        return f"mqtts://{self.host}:{self.port}{ca}"
+        return f"mqtts://{host}:{self.port}{ca}"
 
 
 def tls_context(broker: BrokerAddress) -> ssl.SSLContext:
