@@ -6,6 +6,7 @@ counter name or notice is never clipped, at any screen size.
 
 from __future__ import annotations
 
+import math
 import time
 
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
@@ -60,6 +61,12 @@ def _fit(f: QFont, text: str, box: QRectF, max_px: float, bold: bool) -> QFont:
 DRAWN: list[tuple[str, int, bool]] = []
 
 
+def common_px(p: QPainter, items: list[tuple[str, QRectF, float, bool]], cap: float) -> float:
+    """One size for texts shown side by side: the smallest that each fits its box in."""
+    sizes = [fit_font(p.font(), t, b, m, bold).pixelSize() for t, b, m, bold in items]
+    return float(min([cap, *sizes]))
+
+
 def draw_text(p: QPainter, box: QRectF, text: str, color: str, max_px: float,
               bold: bool = False, align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignCenter) -> None:
     f = fit_font(p.font(), text, box, max_px, bold)
@@ -68,6 +75,11 @@ def draw_text(p: QPainter, box: QRectF, text: str, color: str, max_px: float,
     p.setFont(f)
     p.setPen(QColor(color))
     p.drawText(box, int(align | Qt.AlignmentFlag.AlignVCenter), text)
+
+
+def counter_lines(n: int) -> int:
+    """Lines of window chips on the hall board: a big hall's windows wrap, not shrink."""
+    return 1 if n <= 8 else 2 if n <= 16 else 3
 
 
 class Board(QWidget):
@@ -179,83 +191,135 @@ class HallBoard(Board):
             self._draw_notice(p, self._notice_rect(), v.notice)
             return
         w, h = r.width(), r.height()
-        # title bar
-        bar = QRectF(0, 0, w, h * 0.1)
+        portrait = h > w
+        # One scale for all text caps: 1.0 on a 1920x1080 (or 1080x1920) screen.
+        u = min(w / 1080, h / 1920) if portrait else min(w / 1920, h / 1080)
+        bar = QRectF(0, 0, w, h * (0.07 if portrait else 0.1))
         p.fillRect(bar, QColor(BAND))
-        draw_text(p, QRectF(w * 0.02, 0, w * 0.7, bar.height()), v.title, WHITE, h * 0.065,
+        draw_text(p, QRectF(w * 0.02, 0, w * 0.62, bar.height()), v.title, WHITE, 70 * u,
                   True, Qt.AlignmentFlag.AlignLeft)
-        draw_text(p, QRectF(w * 0.72, 0, w * 0.26, bar.height()), self.clock, WHITE, h * 0.05,
+        draw_text(p, QRectF(w * 0.66, 0, w * 0.32, bar.height()), self.clock, WHITE, 54 * u,
                   False, Qt.AlignmentFlag.AlignRight)
-        self._draw_calls(p, QRectF(w * 0.02, h * 0.12, w * 0.5, h * 0.66), v)
-        self._draw_services(p, QRectF(w * 0.54, h * 0.12, w * 0.44, h * 0.66), v)
-        self._draw_counters(p, QRectF(w * 0.02, h * 0.8, w * 0.96, h * 0.1), v)
+        lines = counter_lines(len(v.counters))
+        if portrait:  # calls on top, services under them, both full width
+            strip = h * (0.09 + 0.06 * (lines - 1))
+            calls = QRectF(w * 0.03, h * 0.08, w * 0.94, h * 0.44)
+            services = QRectF(w * 0.03, h * 0.53, w * 0.94, h * 0.9 - strip - h * 0.54)
+            counters = QRectF(w * 0.03, h * 0.91 - strip, w * 0.94, strip)
+        else:
+            strip = h * (0.1 + 0.07 * (lines - 1))
+            calls = QRectF(w * 0.02, h * 0.12, w * 0.5, h * 0.78 - strip)
+            services = QRectF(w * 0.54, h * 0.12, w * 0.44, h * 0.78 - strip)
+            counters = QRectF(w * 0.02, h * 0.91 - strip, w * 0.96, strip)
+        self._draw_calls(p, calls, v, u)
+        self._draw_services(p, services, v, u)
+        self._draw_counters(p, counters, v)
         self._draw_notice(p, self._notice_rect(), v.notice)
         if v.offline:
             self.offline_badge(p, r)
 
-    def _draw_calls(self, p: QPainter, box: QRectF, v: HallView) -> None:
+    def _draw_calls(self, p: QPainter, box: QRectF, v: HallView, u: float) -> None:
         p.fillRect(box, QColor(PANEL))
-        head = QRectF(box.left(), box.top(), box.width(), box.height() * 0.12)
-        draw_text(p, head, "叫号信息", GREY, head.height() * 0.6, True)
+        head = QRectF(box.left(), box.top(), box.width(), min(box.height() * 0.12, 80 * u))
+        draw_text(p, head, "叫号信息", GREY, 50 * u, True)
         if not v.calls:
-            draw_text(p, box.adjusted(0, head.height(), 0, 0), "请留意叫号", GREY,
-                      box.height() * 0.08)
+            draw_text(p, box.adjusted(0, head.height(), 0, 0), "请留意叫号", GREY, 60 * u)
             return
-        first_h = box.height() * 0.26
-        rest_h = (box.height() - head.height() - first_h) / 5
-        y = head.bottom()
-        for i, row in enumerate(v.calls[:6]):
+        rest = max(5, len(v.calls) - 1)
+        body = box.height() - head.height()
+        first_h = min(body * 0.3, 230 * u)
+        # Rows never get too small to read from afar: a small screen lists fewer calls.
+        rest_h = min(max((body - first_h) / rest, 48.0, 70 * u), 110 * u)
+        pad = box.width() * 0.04
+        num_w, text_x = box.width() * 0.38, box.width() * 0.44
+
+        def cells(row_i: int, y: float, rh: float) -> tuple[QRectF, QRectF]:
+            return (QRectF(box.left() + pad, y, num_w, rh),
+                    QRectF(box.left() + text_x, y, box.width() - text_x - pad, rh))
+
+        # The older calls share one size (the smallest that fits all of them): a list
+        # whose rows change size with their text is hard to read.
+        ys, y = [], head.bottom()
+        for i in range(len(v.calls)):
+            ys.append(y)
+            y += first_h if i == 0 else rest_h
+        fits = sum(1 for y in ys if y + rest_h <= box.bottom() + 1)
+        older = v.calls[1:fits]
+        num_px = common_px(p, [(c.number, cells(i + 1, ys[i + 1], rest_h)[0], rest_h * 0.7,
+                                True) for i, c in enumerate(older)], rest_h * 0.7)
+        txt_px = common_px(p, [(f"请到 {c.counter_name}", cells(i + 1, ys[i + 1], rest_h)[1],
+                                rest_h * 0.5, False) for i, c in enumerate(older)],
+                           rest_h * 0.5)
+        for i, row in enumerate(v.calls):
             rh = first_h if i == 0 else rest_h
-            line = QRectF(box.left(), y, box.width(), rh)
+            if ys[i] + rh > box.bottom() + 1:
+                break
+            line = QRectF(box.left(), ys[i], box.width(), rh)
             fg_num, fg_text = YELLOW, WHITE
             if row.highlight:
                 p.fillRect(line.adjusted(4, 4, -4, -4), QColor(FLASH_BG))
                 fg_num = fg_text = FLASH_FG
-            pad = box.width() * 0.04
-            draw_text(p, QRectF(line.left() + pad, y, box.width() * 0.38, rh), row.number,
-                      fg_num, rh * 0.7, True, Qt.AlignmentFlag.AlignLeft)
-            draw_text(p, QRectF(line.left() + box.width() * 0.44, y, box.width() * 0.52, rh),
-                      f"请到 {row.counter_name}", fg_text, rh * 0.5, i == 0,
+            num_box, text_box = cells(i, ys[i], rh)
+            draw_text(p, num_box, row.number, fg_num, rh * 0.7 if i == 0 else num_px, True,
                       Qt.AlignmentFlag.AlignLeft)
-            y += rh
+            draw_text(p, text_box, f"请到 {row.counter_name}", fg_text,
+                      rh * 0.5 if i == 0 else txt_px, i == 0, Qt.AlignmentFlag.AlignLeft)
 
-    def _draw_services(self, p: QPainter, box: QRectF, v: HallView) -> None:
+    def _draw_services(self, p: QPainter, box: QRectF, v: HallView, u: float) -> None:
         p.fillRect(box, QColor(PANEL))
-        head_h = box.height() * 0.12
-        cols = (0.04, 0.46, 0.64)  # 业务, 等候, 预计
-        widths = (0.42, 0.18, 0.34)
+        head_h = min(box.height() * 0.16, 80 * u)
+        cols = (0.04, 0.48, 0.66)  # 业务, 等候, 预计等候
+        widths = (0.42, 0.16, 0.32)
+        n = max(len(v.services), 4)
+        rh = min((box.height() - head_h) / n, 100 * u)
 
-        def row(y: float, rh: float, texts: tuple[str, str, str], colors: tuple[str, ...],
-                px: float, bold: bool = False) -> None:
-            for x, cw, t, c in zip(cols, widths, texts, colors, strict=True):
-                draw_text(p, QRectF(box.left() + box.width() * x, y, box.width() * cw, rh), t,
-                          c, px, bold, Qt.AlignmentFlag.AlignLeft)
+        def boxes(y: float, h: float) -> list[QRectF]:
+            return [QRectF(box.left() + box.width() * x, y, box.width() * cw, h)
+                    for x, cw in zip(cols, widths, strict=True)]
 
-        row(box.top(), head_h, ("业务", "等候", "预计等候"), (GREY, GREY, GREY), head_h * 0.6,
-            True)
-        n = max(len(v.services), 5)
-        rh = min((box.height() - head_h) / n, box.height() * 0.15)
-        y = box.top() + head_h
-        for s in v.services:
+        head = ("业务", "等候", "预计等候")
+        hpx = common_px(p, [(t, b, 50 * u, True) for t, b in zip(head, boxes(box.top(), head_h),
+                                                                  strict=True)], 50 * u)
+        for t, b in zip(head, boxes(box.top(), head_h), strict=True):
+            draw_text(p, b, t, GREY, hpx, True, Qt.AlignmentFlag.AlignLeft)
+        rows = [(f"{s.code} {s.name}", f"{s.waiting}人", s.wait_text) for s in v.services]
+        y0 = box.top() + head_h
+        px = common_px(p, [(t, b, rh * 0.55, False) for i, texts in enumerate(rows)
+                           for t, b in zip(texts, boxes(y0 + i * rh, rh), strict=True)],
+                       rh * 0.55)
+        for i, (s, texts) in enumerate(zip(v.services, rows, strict=True)):
             color = WHITE if s.open else GREY
-            row(y, rh, (f"{s.code} {s.name}", f"{s.waiting}人", s.wait_text),
-                (color, YELLOW if s.open else GREY, color), rh * 0.55)
-            y += rh
+            colors = (color, YELLOW if s.open else GREY, color)
+            for t, b, c in zip(texts, boxes(y0 + i * rh, rh), colors, strict=True):
+                draw_text(p, b, t, c, px, False, Qt.AlignmentFlag.AlignLeft)
 
     def _draw_counters(self, p: QPainter, box: QRectF, v: HallView) -> None:
-        if not v.counters:
+        n = len(v.counters)
+        if not n:
             return
+        lines = counter_lines(n)
+        per_line = math.ceil(n / lines)
         gap = box.width() * 0.008
-        cw = (box.width() - gap * (len(v.counters) - 1)) / len(v.counters)
-        for i, chip in enumerate(v.counters):
-            r = QRectF(box.left() + i * (cw + gap), box.top(), cw, box.height())
+        cw = (box.width() - gap * (per_line - 1)) / per_line
+        lh = box.height() / lines
+        chips = [(chip, QRectF(box.left() + (i % per_line) * (cw + gap),
+                               box.top() + (i // per_line) * lh, cw, lh - (2 if lines > 1 else 0)))
+                 for i, chip in enumerate(v.counters)]
+
+        def parts(r: QRectF) -> tuple[QRectF, QRectF]:
+            return (QRectF(r.left() + 4, r.top(), r.width() - 8, r.height() * 0.45),
+                    QRectF(r.left() + 4, r.top() + r.height() * 0.45, r.width() - 8,
+                           r.height() * 0.55))
+
+        name_px = common_px(p, [(c.name, parts(r)[0], parts(r)[0].height() * 0.8, False)
+                                for c, r in chips], lh)
+        text_px = common_px(p, [(c.text, parts(r)[1], parts(r)[1].height() * 0.8, True)
+                                for c, r in chips], lh)
+        for chip, r in chips:
             p.fillRect(r, QColor(PANEL))
-            top = QRectF(r.left() + 4, r.top(), r.width() - 8, r.height() * 0.45)
-            bot = QRectF(r.left() + 4, r.top() + r.height() * 0.45, r.width() - 8,
-                         r.height() * 0.55)
-            draw_text(p, top, chip.name, GREY, top.height() * 0.8)
-            draw_text(p, bot, chip.text, RED if chip.paused else YELLOW, bot.height() * 0.8,
-                      True)
+            top, bot = parts(r)
+            draw_text(p, top, chip.name, GREY, name_px)
+            draw_text(p, bot, chip.text, RED if chip.paused else YELLOW, text_px, True)
 
     def _draw_notice(self, p: QPainter, box: QRectF, notice: str) -> None:
         p.fillRect(box, QColor("#06152b"))
