@@ -3,6 +3,7 @@ calls, recalls and pauses shown and spoken; broker and server restarts survived.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -204,3 +205,34 @@ def test_a_redelivered_call_is_said_once_and_a_stale_one_not_at_all(
     assert spoken.queue.wait_idle(5)
     assert spoken.texts == ["请A001号到1号窗口办理"]
     assert [c.number for c in board.view.calls] == ["A001", "A000"]  # type: ignore[union-attr]
+
+
+def test_calls_made_while_a_board_was_away_are_delivered_and_spoken(
+    broker: Broker, tmp_path: Path, boards: BoardFactory, spoken: Spoken, qtbot: QtBot
+) -> None:
+    server = in_process(broker, tmp_path / "data")
+    kiosk = RequestClient("demo", "kiosk-1", broker.password("kiosk-1"),
+                          broker.broker_address).start()
+    counter = RequestClient("demo", "counter-3", broker.password("counter-3"),
+                            broker.broker_address).start()
+    try:
+        link, hb = boards("display-2", speech=spoken.queue)
+        ok(counter.request("open"))
+        ok(kiosk.request("issue", {"service": "A", "source": "walk_in"}))
+        ok(kiosk.request("issue", {"service": "A", "source": "walk_in"}))
+        ok(counter.request("call_next"))
+        qtbot.waitUntil(lambda: len(spoken.texts) == 1, timeout=5000)
+        with qtbot.waitSignal(link.connection_changed, timeout=5000):
+            # the board's network goes away (paho reconnects after a second); its session
+            # stays on the broker
+            link.client.socket().shutdown(socket.SHUT_RDWR)
+        ok(counter.request("call_next"))  # A002 is called while the board is away
+        ok(counter.request("recall"))
+        qtbot.waitUntil(lambda: len(spoken.texts) == 3, timeout=10000)
+        assert spoken.texts == ["请A001号到3号窗口办理", "请A002号到3号窗口办理",
+                                "请A002号到3号窗口办理"]
+        assert hall(hb).calls[0].number == "A002"
+    finally:
+        kiosk.close()
+        counter.close()
+        server.stop()
