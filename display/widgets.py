@@ -114,8 +114,9 @@ class Board(QWidget):
 
     @staticmethod
     def offline_badge(p: QPainter, r: QRectF) -> None:
-        box = QRectF(r.right() - r.width() * 0.22, r.top() + 4, r.width() * 0.21,
-                     r.height() * 0.06)
+        h = max(r.height() * 0.06, 36.0)  # readable for staff on a strip-shaped board too
+        box = QRectF(r.right() - max(r.width() * 0.21, h * 7) - 4, r.top() + 4,
+                     max(r.width() * 0.21, h * 7), h)
         p.fillRect(box, QColor("#b3261e"))
         draw_text(p, box, "网络中断 正在重连", WHITE, box.height() * 0.7, True)
 
