@@ -18,6 +18,7 @@ import statistics
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from queue_server import estimate
 from queue_server.config import load_hall
@@ -41,7 +42,8 @@ def burst(minute: float) -> float:
 
 
 def simulate_day(engine: Engine, day: date, rnd: random.Random, tz: object,
-                 rows: list[tuple[float, float, float, float]]) -> None:
+                 rows: list[tuple[Any, ...]]) -> int:
+    """Simulate one day into `rows`; returns how many tickets were not called that day."""
     hall = engine.hall
     codes = iter(range(10**9))
     start = datetime(day.year, day.month, day.day, 8, 30, tzinfo=tz)  # type: ignore[arg-type]
@@ -91,7 +93,8 @@ def simulate_day(engine: Engine, day: date, rnd: random.Random, tz: object,
             open_now = sum(1 for x in hall.counters_serving(arg)
                            if st.counters[x.id].status.value == "open")
             first = estimate.wait_s(tk["ahead"], med, open_now, n_conf)
-            issued[tk["number"]] = (now, float(tk["est_wait_s"]), naive, float(first))
+            issued[tk["number"]] = (now, float(tk["est_wait_s"]), naive, float(first),
+                                    arg, tk["ahead"], tk["priority"])
         elif kind in ("open", "pause", "resume"):
             cmd = {"open": c.Open, "pause": c.Pause, "resume": c.Resume}[kind](arg)
             run(cmd, now)
@@ -115,9 +118,9 @@ def simulate_day(engine: Engine, day: date, rnd: random.Random, tz: object,
                 continue
             tk = reply["ticket"]
             if tk["number"] in issued and tk["status"] == "called":
-                t0, learned, naive, first = issued.pop(tk["number"])
+                t0, learned, naive, first, svc_code, ahead, prio = issued.pop(tk["number"])
                 actual = (now - t0).total_seconds()
-                rows.append((actual, learned, naive, first))
+                rows.append((actual, learned, naive, first, svc_code, ahead, prio, t0.hour))
             if rnd.random() < 0.05:  # did not come: skipped after a minute
                 at(now + timedelta(seconds=60), "skip", arg)
                 continue
@@ -137,14 +140,19 @@ def simulate_day(engine: Engine, day: date, rnd: random.Random, tz: object,
             other = rnd.choice([s for s in RATES if s != "A"])
             run(c.Transfer(arg, service=other), now)
             at(now + timedelta(seconds=5), "free", arg)
-    # Close the day as the hall does.
+    # Close the day as the hall does: tickets still waiting at closing time are not
+    # served today (they go home, and are not measured); the clerks clear them.
     end = datetime(day.year, day.month, day.day, 23, 0, tzinfo=tz)  # type: ignore[arg-type]
     for cid in SPEED:
+        run(c.Open(cid), end)
+        while run(c.CallNext(cid), end)["ok"]:
+            run(c.Skip(cid), end)
         ct = engine.state.counters[cid]
         if ct.current is not None and engine.state.tickets[ct.current].status in (
                 TicketStatus.CALLED, TicketStatus.SERVING):
             run(c.Finish(cid), end)
         run(c.Close(cid), end)
+    return len(issued)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -155,16 +163,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     hall = load_hall(HALL)
     engine = Engine(hall)
     rnd = random.Random(args.seed)
-    rows: list[tuple[float, float, float, float]] = []
+    rows: list[tuple[Any, ...]] = []
     day0 = date(2026, 11, 23)
+    unserved = 0
     for i in range(args.days):
-        simulate_day(engine, day0 + timedelta(days=i), rnd, hall.tz, rows)
+        unserved += simulate_day(engine, day0 + timedelta(days=i), rnd, hall.tz, rows)
     if not rows:
         print("no ticket was called")
         return 1
     mae = [statistics.fmean(abs(r[0] - r[k]) for r in rows) for k in (1, 2, 3)]
     print(f"wait estimates over {args.days} simulated days, {len(rows)} tickets "
-          f"(mean real wait {statistics.fmean(r[0] for r in rows) / 60:.1f} min)")
+          f"(mean real wait {statistics.fmean(r[0] for r in rows) / 60:.1f} min; "
+          f"{unserved} not called by closing time, not measured)")
     print(f"  {'model':<44} {'MAE (min)':>10} {'vs naive':>9}")
     names = ["learned (estimate_learned.py)",
              "naive: waiting x average / counters",

@@ -19,7 +19,11 @@ and what it looks at now:
   (on average half a call time away);
 - the service's pace over the last 30 minutes (calls per minute), blended half and
   half with the per-counter figure when there were at least 4 calls: it catches what
-  the shares miss (how the counters' selection really splits their time).
+  the shares miss (how the counters' selection really splits their time);
+- the hall's usual rhythm from earlier days still held (calls of the service per
+  15 minutes of the day, and priority tickets that will arrive and go first): beyond
+  the next 30 minutes the wait runs on at that pace, so a lunch break or a counter that
+  closes every afternoon is in the figure before it happens.
 """
 
 from __future__ import annotations
@@ -35,7 +39,10 @@ PRIOR_WEIGHT = 4.0  # samples' worth of trust in the level above (shrinkage)
 ENDED = (TicketStatus.DONE, TicketStatus.NO_SHOW)
 WINDOW = timedelta(minutes=30)  # recent calls of a service: its pace right now
 MIN_CALLS = 4
-OBSERVED_TRUST = 0.5  # blend of the recent pace with the per-counter model (best in the bench)
+OBSERVED_TRUST = 0.5  # blend of the recent pace with the per-counter model (best in bench)
+SLOT = timedelta(minutes=15)
+ANY = "*"  # slot_calls key for calls of any service
+NEAR = timedelta(minutes=30)  # how far ahead the present pace is trusted over history
 
 
 @dataclass
@@ -57,6 +64,15 @@ class History:
     by_service: dict[str, Stats] = field(default_factory=dict)
     by_counter: dict[tuple[str, str], Stats] = field(default_factory=dict)
     by_hour: dict[tuple[str, str, int], Stats] = field(default_factory=dict)
+    # Earlier days: calls and priority tickets per service per SLOT of the day, and how
+    # many days that covers — the hall's usual rhythm (lunch, a counter that closes).
+    days: int = 0
+    slot_calls: dict[tuple[str, int], int] = field(default_factory=dict)
+    slot_priority: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    def slot_rate(self, table: dict[tuple[str, int], int], service: str,
+                  slot: int) -> float:
+        return table.get((service, slot), 0) / (self.days * SLOT.total_seconds())
 
     def call_time_s(self, service: str, counter: str, hour: int, typical_s: float) -> float:
         p = self.by_service.get(service, Stats()).shrunk(typical_s)
@@ -64,11 +80,25 @@ class History:
         return self.by_hour.get((service, counter, hour), Stats()).shrunk(p)
 
 
+def slot_of(t: datetime) -> int:
+    return (t.hour * 60 + t.minute) // int(SLOT.total_seconds() // 60)
+
+
 def learn(s: HallState) -> History:
     h = History()
+    today = s.last_at.date() if s.last_at is not None else None
+    past: set[object] = set()
     for t in s.tickets.values():
         if t.called_at is not None:
             h.calls.setdefault(t.service, []).append(t.called_at)
+        if today is not None and t.day < today:
+            past.add(t.day)
+            if t.called_at is not None and t.called_at.date() == t.day:
+                for key in ((t.service, slot_of(t.called_at)), (ANY, slot_of(t.called_at))):
+                    h.slot_calls[key] = h.slot_calls.get(key, 0) + 1
+            if t.priority:
+                key = (t.origin, slot_of(t.issued_at))
+                h.slot_priority[key] = h.slot_priority.get(key, 0) + 1
         if t.status not in ENDED or t.counter is None or t.finished_at is None:
             continue
         began = t.called_at if t.status is TicketStatus.NO_SHOW else (t.started_at or t.called_at)
@@ -80,6 +110,7 @@ def learn(s: HallState) -> History:
         h.by_hour.setdefault((t.service, t.counter, began.hour), Stats()).add(x)
     for times in h.calls.values():
         times.sort()
+    h.days = len(past)
     return h
 
 
@@ -152,4 +183,35 @@ def wait_s(hall: Hall, s: HallState, service: str, ahead: int,
         if observed is not None:
             rate = OBSERVED_TRUST * observed + (1 - OBSERVED_TRUST) * rate
     residual = 0.0 if free else 0.5 / rate
-    return round((ahead + extra) / rate + residual)
+    if when is None or hist.days == 0:
+        return round((ahead + extra) / rate + residual)
+    return round(residual + forecast(hist, service, when + timedelta(seconds=residual),
+                                     ahead + extra, rate))
+
+
+def forecast(hist: History, service: str, start: datetime, need: float,
+             rate_now: float) -> float:
+    """Seconds from `start` until `need` more calls of `service` have been made: at the
+    present pace for the near term, then at the pace of earlier days slot by slot;
+    priority tickets that earlier days saw arrive in the meantime go first."""
+    t = start
+    elapsed = 0.0
+    for _ in range(4 * 24 * 2):  # at most two days ahead
+        slot_end = t.replace(second=0, microsecond=0) + SLOT - timedelta(
+            minutes=t.minute % int(SLOT.total_seconds() // 60))
+        dt = (slot_end - t).total_seconds()
+        slot = slot_of(t)
+        usual = hist.slot_rate(hist.slot_calls, service, slot)
+        if elapsed < NEAR.total_seconds():
+            rate = rate_now
+        elif hist.slot_calls.get((ANY, slot), 0) == 0:
+            rate = 0.0  # nobody was called then on earlier days: closed, or lunch
+        else:  # the hall was calling; too few of this service to say: the present pace
+            rate = usual if usual > 0 else rate_now
+        need += hist.slot_rate(hist.slot_priority, service, slot) * dt
+        if rate > 0 and rate * dt >= need:
+            return elapsed + need / rate
+        need -= rate * dt
+        elapsed += dt
+        t = slot_end
+    return elapsed

@@ -36,3 +36,25 @@ def test_no_counter_open_uses_the_configured_ones() -> None:
     # 2 ahead plus half a call until the counter is free
     per_call = 10 * 60 / 0.75
     assert estimate_learned.wait_s(d.hall, d.engine.state, "D", 2) == round(2.5 * per_call)
+
+
+def test_forecast_follows_earlier_days_rhythm_across_lunch() -> None:
+    from datetime import datetime
+
+    from tests.queue_server.engine_harness import TZ
+
+    h = estimate_learned.History(days=2)
+    for slot in range(4 * 8, 4 * 18):  # 08:00-18:00: 4 calls of A per slot, both days
+        h.slot_calls[("A", slot)] = h.slot_calls[("*", slot)] = 8
+    for slot in range(4 * 12, 4 * 13):  # nobody called at lunch
+        h.slot_calls[("A", slot)] = h.slot_calls[("*", slot)] = 0
+    rate = 4 / 900
+    morning = estimate_learned.forecast(h, "A", datetime(2026, 11, 24, 9, 0, tzinfo=TZ), 8,
+                                        rate)
+    assert abs(morning - 8 / rate) < 1
+    before_lunch = estimate_learned.forecast(
+        h, "A", datetime(2026, 11, 24, 11, 15, tzinfo=TZ), 16, rate)
+    assert abs(before_lunch - (16 / rate + 3600)) < 1  # the lunch hour adds an hour
+    h.slot_priority[("A", 4 * 9)] = 2  # one priority arrival per slot at 09:00-09:15
+    assert estimate_learned.forecast(h, "A", datetime(2026, 11, 24, 9, 0, tzinfo=TZ), 8,
+                                     rate) > morning
