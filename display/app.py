@@ -91,7 +91,9 @@ class BoardController(QObject):
                 counter_name=conf.name if conf else None,
                 services={s.code: s.name for s in self.hall.services},
                 last_call=self.calls.last_for(self.counter), now=now,
-                flash_s=self.settings.flash_s, online=self.online))
+                flash_s=self.settings.flash_s, online=self.online,
+                state_seen=self.link.received_at(
+                    f"qms/{self.hall.id}/state/counter/{self.counter}")))
         else:
             self.board.set_view(hall_view(
                 self.hall.id, state, self.calls.calls, hall_name=self.hall.name,

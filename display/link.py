@@ -37,6 +37,7 @@ class BoardLink(QObject):
         super().__init__(parent)
         self.hall, self.device, self.broker = hall, device, broker
         self.state: dict[str, Any] = {}
+        self.received: dict[str, float] = {}  # topic -> monotonic time of its last message
         self._lock = threading.Lock()
         self._connected = threading.Event()
         self._closing = False
@@ -66,6 +67,10 @@ class BoardLink(QObject):
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return dict(self.state)
+
+    def received_at(self, topic: str) -> float | None:
+        with self._lock:
+            return self.received.get(topic)
 
     # ---------------------------------------------------------------- paho's thread
 
@@ -100,6 +105,7 @@ class BoardLink(QObject):
                     data = msg.payload.decode("utf-8", errors="replace")
             if "/event/" not in msg.topic:  # events are not state; the board logs them
                 with self._lock:
+                    self.received[msg.topic] = seen
                     if data is None:
                         self.state.pop(msg.topic, None)
                     else:

@@ -90,8 +90,12 @@ class WindowView:
 def window_view(hall: str, state: Mapping[str, Any], counter_id: str, *,
                 counter_name: str | None = None, services: Mapping[str, str] | None = None,
                 last_call: Call | None = None, now: float = 0.0, flash_s: float = 10.0,
-                online: bool = True) -> WindowView:
+                online: bool = True, state_seen: float | None = None) -> WindowView:
     """The window board (窗口屏) of `counter_id`.
+
+    `state_seen` is when the counter's state was received: a call received after it is
+    newer than that state (the server publishes `event/called` before the state), so
+    the board shows the called number at once instead of waiting for the state.
 
     `services` maps service codes to names (from config) for when the retained service
     state has not arrived yet; `last_call` is the newest `event/called` for this counter,
@@ -104,6 +108,11 @@ def window_view(hall: str, state: Mapping[str, Any], counter_id: str, *,
         return WindowView(name, "unknown", "欢迎光临", "正在连接叫号系统…", offline=offline)
     status = c.get("status")
     ticket = c.get("ticket")
+    if (last_call is not None and state_seen is not None and last_call.counter == counter_id
+            and last_call.seen > state_seen):
+        ticket = {"number": last_call.number, "service": last_call.service,
+                  "status": "called"}
+        status = "open"
     if status == "paused":
         reason = str(c.get("pause_reason") or "").strip()
         return WindowView(name, "paused", "暂停服务", reason or "请稍候，或到其他窗口办理",

@@ -183,6 +183,9 @@ class StubLink(QObject):
     def snapshot(self) -> dict:
         return {}
 
+    def received_at(self, topic: str) -> float | None:
+        return None
+
 
 def test_a_redelivered_call_is_said_once_and_a_stale_one_not_at_all(
     spoken: Spoken, qtbot: QtBot

@@ -107,3 +107,14 @@ def test_call_log_is_bounded_and_finds_a_counters_last_call() -> None:
     assert [c.number for c in log.calls] == ["A002", "A003", "A004"]
     assert log.last_for("1").number == "A003"  # type: ignore[union-attr]
     assert log.last_for("9") is None
+
+
+def test_window_board_shows_a_call_received_after_the_counters_state_at_once() -> None:
+    s = state(counter("3"))  # idle, received at t=5
+    call = Call("A002", "A", "3", "3号窗口", "请A002号到3号窗口办理",
+                "2026-11-23T09:00:00+08:00", seen=6.0)
+    v = window_view(H, s, "3", last_call=call, now=6.0, state_seen=5.0)
+    assert (v.mode, v.headline) == ("calling", "A002")
+    # the state that follows (here: already finished) wins over the older call
+    assert window_view(H, s, "3", last_call=call, now=8.0, state_seen=7.0).mode == "idle"
+    assert window_view(H, s, "3", last_call=call, now=6.0).mode == "idle"  # no receive time
