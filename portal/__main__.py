@@ -25,14 +25,17 @@ from .feed import Feed
 from .model import Directory
 
 
-def load_halls(directory: str | None) -> dict[str, Hall]:
-    """Hall configs (for booking slots); the province keeps them for provisioning anyway."""
-    if not directory:
-        return {}
+def load_halls(paths: list[str] | None) -> dict[str, Hall]:
+    """Hall configs (for booking slots): files, or directories of *.toml; the province
+    keeps them for provisioning the bridges anyway."""
     halls = {}
-    for path in sorted(Path(directory).glob("*.toml")):
-        hall = load_hall(path)
-        halls[hall.id] = hall
+    for given in paths or []:
+        p = Path(given)
+        if not p.exists():
+            raise ValueError(f"--halls {given}: no such file or directory")
+        for path in sorted(p.glob("*.toml")) if p.is_dir() else [p]:
+            hall = load_hall(path)
+            halls[hall.id] = hall
     return halls
 
 
@@ -51,8 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="central broker user, one per portal process (default: %(default)s)")
     p.add_argument("--credentials", required=True, metavar="FILE",
                    help="credentials.json of the central broker (python -m provisioning bridge)")
-    p.add_argument("--halls", metavar="DIR",
-                   help="directory of hall configs (*.toml) offered for booking")
+    p.add_argument("--halls", metavar="PATH", action="append",
+                   help="a hall config, or a directory of them (*.toml), offered for booking; "
+                   "may be given several times")
     p.add_argument("--listen", default="127.0.0.1:8080", help="HOST:PORT (default: %(default)s)")
     p.add_argument("--sms-config", metavar="FILE",
                    help="TOML file with an [sms] table (gateway url, templates, ahead, retries, "

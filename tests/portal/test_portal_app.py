@@ -202,3 +202,16 @@ def test_sms_reminder_form_and_notices_through_a_fake_gateway(tmp_path: Any) -> 
         assert "前面还有2人" in gw.received[0]["text"]
     notifier.close()
     gw.server.shutdown()
+
+
+def test_cli_refuses_bad_input_with_a_sentence(tmp_path: Any, capsys: Any) -> None:
+    from portal.__main__ import load_halls, main
+
+    assert main(["--central", "127.0.0.1:1", "--credentials", str(tmp_path / "none.json")]) == 2
+    assert "cannot read credentials file" in capsys.readouterr().err
+    creds = tmp_path / "c.json"
+    creds.write_text('{"portal-1": "pw"}')
+    assert main(["--central", "127.0.0.1:1", "--credentials", str(creds),
+                 "--halls", str(tmp_path / "nope")]) == 2
+    assert "no such file or directory" in capsys.readouterr().err
+    assert set(load_halls([str(DEMO), str(TOWNSHIP.parent)])) == {"demo", "township"}
