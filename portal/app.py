@@ -218,6 +218,12 @@ def ticket_out(t: dict[str, Any]) -> dict[str, Any]:
             "detail": lines.detail, "state": lines.state}
 
 
+def booking_qr(hall: str, start: datetime, code: str) -> str:
+    """What the booking QR holds: the form kiosk.machine.booking_code reads (a kiosk can
+    tell a booking for another hall or day from it)."""
+    return f"QMS-APPT:{hall}:{start:%Y%m%d}:{code}"
+
+
 def qr_svg(text: str) -> str:
     return segno.make(text, error="m").svg_inline(scale=6, border=2)
 
@@ -412,7 +418,8 @@ def create_app(portal: Portal) -> FastAPI:
         end = datetime.fromisoformat(end_text)
         svc = h.service(service)
         cancel_by = start - booking.policy(h).cancel_before
-        return page(request, "booked.html", code=reply["code"], qr=qr_svg(reply["code"]),
+        return page(request, "booked.html", code=reply["code"],
+                    qr=qr_svg(booking_qr(hall, start, reply["code"])),
                     hall=h, service_name=svc.name if svc else service,
                     slot=slot_text(start, end), cancel_by=f"{cancel_by:%m月%d日 %H:%M}")
 

@@ -216,3 +216,21 @@ def test_cli_refuses_bad_input_with_a_sentence(tmp_path: Any, capsys: Any) -> No
     assert "no such file or directory" in capsys.readouterr().err
     assert set(load_halls([str(DEMO), str(TOWNSHIP)])) == {"demo", load_hall(TOWNSHIP).id}
     assert len(load_halls([str(TOWNSHIP.parent)])) >= 2
+
+
+def test_booking_qr_scans_to_what_the_kiosk_checks_in() -> None:
+    import io
+
+    import segno
+    from PIL import Image
+    from pyzbar.pyzbar import decode
+
+    from kiosk.machine import booking_code
+    from portal.app import booking_qr
+
+    text = booking_qr("demo", datetime(2026, 11, 24, 9, 0), "bk-0123456789abcdef")
+    buf = io.BytesIO()
+    segno.make(text, error="m").save(buf, kind="png", scale=6, border=2)
+    scanned = decode(Image.open(io.BytesIO(buf.getvalue())))[0].data.decode()
+    assert scanned == "QMS-APPT:demo:20261124:bk-0123456789abcdef"
+    assert booking_code(scanned) == "bk-0123456789abcdef"
