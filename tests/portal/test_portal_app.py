@@ -234,3 +234,26 @@ def test_booking_qr_scans_to_what_the_kiosk_checks_in() -> None:
     scanned = decode(Image.open(io.BytesIO(buf.getvalue())))[0].data.decode()
     assert scanned == "QMS-APPT:demo:20261124:bk-0123456789abcdef"
     assert booking_code(scanned) == "bk-0123456789abcdef"
+
+
+def test_hub_wakes_only_the_streams_showing_a_hall() -> None:
+    import asyncio
+
+    from portal.app import Hub
+
+    async def run() -> None:
+        hub = Hub()
+        hub.loop = asyncio.get_running_loop()
+        mine: asyncio.Queue[str] = asyncio.Queue()
+        every: asyncio.Queue[str] = asyncio.Queue()
+        hub.subscribe({"demo"}, mine)
+        hub.subscribe(None, every)
+        hub.changed("other")
+        hub.changed("demo")
+        await asyncio.sleep(0.01)
+        assert [mine.get_nowait()] == ["demo"] and mine.empty()
+        assert {every.get_nowait(), every.get_nowait()} == {"demo", "other"}
+        hub.unsubscribe({"demo"}, mine)
+        assert "demo" not in hub.queues
+
+    asyncio.run(run())
