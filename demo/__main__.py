@@ -243,9 +243,14 @@ class Morning:
             rc.close()
 
 
-def listen_calls(hall: Hall, broker: Broker, say: Callable[[str], None]) -> Any:
-    """What the hall board's speaker would say: every event/called."""
-    board = make_client(hall.id, "display-1", broker.password("display-1"))
+def listen_calls(hall: Hall, broker: Broker, say: Callable[[str], None],
+                 reserved: set[str]) -> Any:
+    """What the hall board's speaker would say: every event/called, heard as a display
+    that no board of the demo uses (None when the boards took them all)."""
+    free = [d.id for d in hall.devices if d.role == "display" and d.id not in reserved]
+    if not free:
+        return None
+    board = make_client(hall.id, free[0], broker.password(free[0]))
 
     def on_message(c: Any, u: Any, m: Any) -> None:
         call = json.loads(m.payload)
@@ -308,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
                       f" (logs of the parts in {run_dir}):\n")
                 morning = Morning(hall, broker, args.speed, args.seed, ctx.reserved)
                 morning.say = lambda text, m=morning: say(f"{m.clock()}  {text}")  # type: ignore[method-assign]
-                board = listen_calls(hall, broker, morning.say)
+                board = listen_calls(hall, broker, morning.say, ctx.reserved)
                 morning.open_counters()
                 morning.plan_arrivals()
                 morning.run()

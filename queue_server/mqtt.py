@@ -323,7 +323,9 @@ class QueueServer:
         name = conf.name if conf else f"{counter}号窗口"
         self._publish_json(self.topics.called, {
             "number": t.number, "service": t.service, "counter": counter,
-            "counter_name": name, "recall": recall, "at": at.isoformat(timespec="seconds"),
+            # milliseconds: boards tell two recalls in one second from a QoS 1 repeat
+            "counter_name": name, "recall": recall,
+            "at": at.isoformat(timespec="milliseconds"),
             "text": f"请{t.number}号到{name}办理",
         }, retain=False)
 
