@@ -242,7 +242,8 @@ def booking_qr(hall: str, start: datetime, code: str) -> str:
 
 
 def qr_svg(text: str) -> str:
-    return segno.make(text, error="m").svg_inline(scale=6, border=2)
+    # No fixed size (a viewBox instead), so the page scales it to the phone's width.
+    return segno.make(text, error="m").svg_inline(scale=6, border=2, omitsize=True)
 
 
 def slots_for(hall: Hall, service: str, now: datetime) -> list[dict[str, Any]]:

@@ -155,3 +155,24 @@ def test_live_stream_and_pages_in_chromium(online: Any, tmp_path: Path) -> None:
                            f"--screenshot={shots / name}", f"{base}{path}")
         browser.communicate(timeout=60)
         assert (shots / name).stat().st_size > 5_000
+
+
+def test_book_in_chromium_and_check_in_at_the_kiosk(online: Any, tmp_path: Path) -> None:
+    hall, base = online
+    browser = Browser(f"{base}/book?hall=demo&service=C", tmp_path)
+    try:
+        browser.wait_for("document.querySelector('input[name=slot]') !== null")
+        browser.eval("document.querySelector('input[name=slot]').checked = true;"
+                     "document.querySelector('input[name=slot]').form.submit()")
+        browser.wait_for("document.querySelector('.booked svg') !== null")
+        code = browser.eval("document.querySelector('.code strong').textContent")
+        if os.environ.get("QMS_DOCS_SHOTS"):
+            browser.screenshot(DOCS / "portal-booked.png")
+    finally:
+        browser.close()
+    # The demo hall books the same day; check-in opens 30 minutes before the slot.
+    with RequestClient("demo", "kiosk-1", hall.password("kiosk-1"),
+                       hall.broker_address) as kiosk:
+        reply = kiosk.request("checkin", {"code": code})
+    assert reply["ok"], reply
+    assert reply["ticket"]["priority"] and reply["ticket"]["service"] == "C"
