@@ -149,7 +149,7 @@ class TicketCard:
     waited: str  # 等候12分钟（08:53取号）
     called: str  # 09:05呼叫 · 已重呼1次
     marks: tuple[str, ...]  # 绿色通道, 预约
-    filing: str | None = None  # linked filing (预登记), once the filing issue publishes it
+    filing: str | None = None  # 关联申报 F20261123001 (预登记), when the ticket has one
 
 
 @dataclass(frozen=True)
@@ -204,8 +204,17 @@ def _ticket_card(hall: Hall, t: Mapping[str, Any]) -> TicketCard:
         service=f"{svc.code} {svc.name}" if svc else str(t.get("service", "")),
         status=TICKET_STATUS_TEXT.get(str(t.get("status", "called")), ""),
         waited=waited, called=called_text, marks=tuple(marks),
-        filing=None,  # issue 10 (filing) adds the linked filing; nothing to show yet
+        filing=filing_card_text(t),
     )
+
+
+def filing_card_text(ticket: Mapping[str, Any]) -> str | None:
+    """The card's line for linked filings (numbers only, as the state topic carries)."""
+    number = ticket.get("filing")
+    if not number:
+        return None
+    n = len(ticket.get("filings") or [number])
+    return f"关联申报 {number}" + (f"（共{n}份）" if n > 1 else "")
 
 
 def terminal_view(inp: TerminalInputs) -> TerminalView:

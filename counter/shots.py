@@ -2,7 +2,8 @@
 
     xvfb-run -a .venv/bin/python -m counter.shots docs/
 
-writes docs/counter-*.png from canned states (no broker needed) and fails if any
+writes docs/counter-*.png (counter-filing*.png: the filing panel) from canned states (no
+broker needed) and fails if any
 label or button text does not fit its widget (clipped Chinese).
 """
 
@@ -149,6 +150,93 @@ def shoot(out_dir: Path) -> list[str]:
     return problems
 
 
+def sample_page(size: tuple[int, int] = (1200, 1600)) -> bytes:
+    """A photographed ID-card-like page (drawn, no one's data) as JPEG bytes."""
+    import io
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    im = Image.new("RGB", size, (236, 233, 224))
+    d = ImageDraw.Draw(im)
+    w, h = size
+    d.rounded_rectangle([w // 10, h // 6, w * 9 // 10, h // 2], 30, fill=(214, 226, 238),
+                        outline=(120, 140, 160), width=6)
+    try:
+        font = ImageFont.truetype("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 56)
+    except OSError:
+        font = ImageFont.load_default()
+    for i, text in enumerate(("姓名  示例老人", "性别  女    民族  汉", "出生  1949年12月31日",
+                              "住址  示范县清水镇溪口村", "公民身份号码  （样例）")):
+        d.text((w // 10 + 60, h // 6 + 50 + i * 90), text, fill=(30, 30, 40), font=font)
+    d.rectangle([w * 6 // 10, h // 6 + 60, w * 17 // 20, h // 2 - 60], fill=(180, 186, 196))
+    out = io.BytesIO()
+    im.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def shoot_filing(out_dir: Path) -> list[str]:
+    """The filing panel, a page in the viewer, the 补正 form and the filing list."""
+    import base64
+
+    from .filingsample import sample_filing
+    from .terminal import TerminalWindow
+
+    hall = load_hall(DEMO)
+    now = datetime.now(hall.tz).replace(microsecond=0)
+    problems: list[str] = []
+    root = f"qms/{hall.id}"
+
+    def check(name: str, w: QWidget) -> None:
+        _settle(w, TERMINAL_SIZE)
+        problems.extend(f"{name}: {p}" for p in clipped(w))
+        path = out_dir / f"{name}.png"
+        if not w.grab().save(str(path)):
+            raise OSError(f"could not write {path}")
+
+    def answer(link: StillLink, op: str, reply: dict[str, Any]) -> None:
+        rid = next(r for o, _, r in reversed(link.sent) if o == op)
+        link.replied.emit(rid, {"id": rid, "ok": True, **reply})
+
+    link = StillLink("counter-3")
+    term = TerminalWindow(hall, "3", link, clock=lambda: now)
+    link.connection_changed.emit(True)
+    link.message.emit(f"{root}/status/server", "online")
+    for code, n in (("A", 6), ("B", 3)):
+        link.message.emit(f"{root}/state/service/{code}", {"service": code, "waiting": n})
+    state = terminal_states(hall, now)["called"]
+    f = sample_filing(now)
+    state["ticket"] = {**state["ticket"], "filing": f["number"], "filings": [f["number"]]}
+    link.message.emit(f"{root}/state/counter/3", state)
+    answer(link, "filing", {"filing": f})
+    term.notice = ("ok", "已呼叫 B017")
+    term.refresh()
+    check("counter-filing", term)
+    term._filing_action("pages")
+    answer(link, "filing_document", {"document": {
+        "sha256": f["documents"][0]["pages"][0]["sha256"], "number": f["number"],
+        "format": "JPEG", "width": 1200, "height": 1600,
+        "data": base64.b64encode(sample_page()).decode("ascii")}})
+    check("counter-filing-page", term)
+    term._back_to_main()
+    term._filing_action("filing_more")
+    term.form.list.item(1).setCheckState(term.form.list.item(0).checkState().Checked)
+    term.form.note.setText("户主页照片反光，看不清")
+    check("counter-filing-more", term)
+    term._back_to_main()
+    term._list_filings()
+    other = {"number": f"F{now:%Y%m%d}009", "status": "needs_more", "status_name": "需补正材料",
+             "item": "canji-zheng", "item_name": "残疾人证申领", "service": "A",
+             "submitted_at": (now - timedelta(days=2)).isoformat(timespec="seconds"),
+             "applicant": "李建国", "ticket": None, "ticket_status": None}
+    listed = {k: f[k] for k in ("number", "status", "status_name", "item", "item_name",
+                                "service", "submitted_at", "applicant")}
+    answer(link, "filings", {"filings": [{**listed, "ticket": "B017", "ticket_status": "called"},
+                                         other]})
+    check("counter-filing-list", term)
+    term.close()
+    return problems
+
+
 def main(argv: list[str]) -> int:
     from ui.theme import Theme, install_fonts
 
@@ -160,7 +248,7 @@ def main(argv: list[str]) -> int:
     top_up()
     install_fonts(app)  # type: ignore[arg-type]
     app.setStyleSheet(Theme().stylesheet())  # type: ignore[union-attr]
-    problems = shoot(out)
+    problems = shoot(out) + shoot_filing(out)
     for p in problems:
         print(f"clipped: {p}", file=sys.stderr)
     print(f"screenshots in {out}")

@@ -7,12 +7,15 @@ reply's `counter` is used at once so the screen does not lag behind the click.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, Protocol
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -28,7 +31,9 @@ from PySide6.QtWidgets import (
 
 from queue_server.config import Hall
 
+from . import filingmodel as fm
 from . import model
+from .filingpanel import FilingPanel, MoveForm, PageViewer
 from .model import Choice, IntentGate, TerminalInputs, TerminalView
 from .settings import CounterSettings
 
@@ -145,6 +150,17 @@ class TerminalWindow(QWidget):
         self.notice: tuple[str, str] | None = None  # (kind ok|error, sentence)
         self.view: TerminalView | None = None
         self._after: dict[str, Callable[[Mapping[str, Any]], None]] = {}
+        # the filing panel (filing issue): the clerk view shown, the number followed from
+        # the current ticket, reads in flight (request id -> handler), pages fetched
+        self.filing: Mapping[str, Any] | None = None
+        self.filing_view: fm.FilingView | None = None
+        self.filing_from_list = False
+        self.filing_message: str | None = None  # loading / could not read, instead of a filing
+        self._linked: str | None = None
+        self._reads: dict[str, Callable[[Mapping[str, Any]], None]] = {}
+        self._pages: dict[str, QPixmap] = {}
+        self._page_index = 0
+        self._clock = clock or (lambda: datetime.now(hall.tz))
         conf = hall.counter(counter_id)
         self.setWindowTitle(f"{conf.name if conf else counter_id} 呼叫器 - {hall.name}")
         self._build()
@@ -189,8 +205,10 @@ class TerminalWindow(QWidget):
         self.tstatus = _label("", None, 22)
         self.waited = _label("", None, 22)
         self.called = _label("", "muted")
-        self.filing = _label("", "muted")  # linked filing (filing issue): hidden until then
-        self.filing.hide()
+        self.filing_line = _label("", None, 22, bold=True)  # 关联申报 F…, numbers only
+        self.filing_line.hide()
+        self.waiting_short = _label("", None, 22)  # the side panel gives way to a filing
+        self.waiting_short.hide()
         self.idle = _label("", None, 26)
         self.idle.setStyleSheet("font-size: 26px; color: #4a5363;")
         card = QVBoxLayout(self.card)
@@ -198,12 +216,14 @@ class TerminalWindow(QWidget):
         head.addWidget(self.number)
         head.addWidget(self.marks, 1, Qt.AlignmentFlag.AlignBottom)
         card.addLayout(head)
-        for w in (self.service, self.tstatus, self.waited, self.called, self.filing, self.idle):
+        for w in (self.service, self.tstatus, self.waited, self.called, self.filing_line,
+                  self.idle):
             card.addWidget(w)
         card.addStretch(1)
+        card.addWidget(self.waiting_short)
 
         # waiting counts and today's figures
-        side = QFrame()
+        side = self.side = QFrame()
         side.setObjectName("side")
         side.setStyleSheet("#side { background: #ffffff; border: 2px solid #c9d2dc;"
                            " border-radius: 12px; } #side QLabel { background: transparent; }")
@@ -219,6 +239,11 @@ class TerminalWindow(QWidget):
         middle = QHBoxLayout()
         middle.addWidget(self.card, 3)
         middle.addWidget(side, 2)
+        self.filing_panel = FilingPanel()
+        self.filing_panel.hide()
+        self.filing_panel.action.connect(self._filing_action)
+        self.filing_panel.page_requested.connect(self._open_page)
+        middle.addWidget(self.filing_panel, 6)
 
         self.notice_label = _label("", None, 22)
         self.notice_label.setMinimumHeight(40)
@@ -233,6 +258,13 @@ class TerminalWindow(QWidget):
             b.clicked.connect(lambda _=False, i=i: self._clicked(i))
             grid.addWidget(b, i // 5, i % 5)
             self.slots.append(b)
+        self.list_button = QPushButton(f"{fm.LIST.key}  {fm.LIST.label}")
+        self.list_button.setMinimumHeight(72)
+        self.list_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.list_button.setProperty("role", "secondary")
+        self.list_button.setProperty("op", fm.LIST.op)
+        self.list_button.clicked.connect(self._list_filings)
+        grid.addWidget(self.list_button, 1, 4)
 
         self.main = QWidget()
         ml = QVBoxLayout(self.main)
@@ -243,9 +275,24 @@ class TerminalWindow(QWidget):
         self.chooser = ChoicePanel()
         self.chooser.chosen.connect(self._chosen)
         self.chooser.cancelled.connect(self._close_chooser)
+        self.viewer = PageViewer()
+        self.viewer.moved.connect(lambda d: self._open_page(self._page_index + d))
+        self.viewer.closed.connect(self._back_to_main)
+        self.form = MoveForm()
+        self.form.submitted.connect(self._move_submitted)
+        self.form.cancelled.connect(self._back_to_main)
         self.pages = QStackedWidget()
         self.pages.addWidget(self.main)
         self.pages.addWidget(self.chooser)
+        self.pages.addWidget(self.viewer)
+        self.pages.addWidget(self.form)
+        # filing keys work on the main page and in the page viewer (window-wide)
+        for a in fm.MOVE_ACTIONS:
+            QShortcut(QKeySequence(a.key), self).activated.connect(
+                lambda op=a.op: self._filing_key(op))
+        QShortcut(QKeySequence(fm.PAGES.key), self).activated.connect(
+            lambda: self._filing_key(fm.PAGES.op))
+        QShortcut(QKeySequence(fm.LIST.key), self).activated.connect(self._list_filings)
 
         lay = QVBoxLayout(self)
         lay.addLayout(top)
@@ -257,6 +304,7 @@ class TerminalWindow(QWidget):
     # ---------------------------------------------------------------- drawing
 
     def refresh(self) -> None:
+        self._follow_ticket()
         self.inputs.pending = self.gate.pending
         v = self.view = model.terminal_view(self.inputs)
         self.title.setText(v.title)
@@ -277,11 +325,14 @@ class TerminalWindow(QWidget):
             self.tstatus.setText(t.status)
             self.waited.setText(t.waited)
             self.called.setText(t.called)
-            self.filing.setVisible(t.filing is not None)
-            self.filing.setText(f"关联申报：{t.filing}" if t.filing else "")
+        self.filing_line.setVisible(t is not None and t.filing is not None)
+        self.filing_line.setText(t.filing or "" if t is not None else "")
         self.waiting.setText("\n".join(f"{name}：{n}人" for name, n in v.waiting)
                              + f"\n合计：{v.waiting_total}人")
         self.today.setText(f"已办结 {v.served_today} 件\n过号 {v.no_show_today} 个")
+        self.waiting_short.setText(f"等候 {v.waiting_total} 人 · 今日已办结 {v.served_today} 件")
+        self._draw_filing(v)
+        self.list_button.setEnabled(v.online and self.pages.currentWidget() is self.main)
         for b, btn in zip(self.slots, v.buttons, strict=True):
             b.setText(btn.text)
             b.setShortcut(QKeySequence(btn.action.key))
@@ -321,6 +372,10 @@ class TerminalWindow(QWidget):
         self.refresh()
 
     def _on_reply(self, request_id: str, reply: Mapping[str, Any]) -> None:
+        read = self._reads.pop(request_id, None)
+        if read is not None:  # a filing read: not an intent, the gate never held it
+            read(reply)
+            return
         intent = self.gate.settle(request_id)
         if intent is None:
             return  # a reply to an abandoned intent: the state topic tells the truth
@@ -342,6 +397,11 @@ class TerminalWindow(QWidget):
             self.notice = ("ok", self._done_text(intent.op, reply))
             if after is not None:
                 after(reply)
+        elif intent.op.startswith("filing_"):
+            self.notice = ("error", fm.filing_error(error, intent.label))
+            number = intent.payload.get("number")
+            if number:  # show where the filing is now (another counter may have moved it)
+                self._read_filing(str(number), keep=True)
         else:
             self.notice = ("error", model.error_sentence(error))
         self.refresh()
@@ -361,6 +421,8 @@ class TerminalWindow(QWidget):
 
     @staticmethod
     def _done_text(op: str, reply: Mapping[str, Any]) -> str:
+        if op.startswith("filing_"):
+            return fm.done_text(op, reply.get("filing") or {})
         t = reply.get("ticket") or {}
         n = t.get("number", "")
         return {
@@ -412,7 +474,9 @@ class TerminalWindow(QWidget):
     def _chosen(self, choice: Choice) -> None:
         op = self._choosing
         self._close_chooser()
-        if op is not None:
+        if op == "filings":
+            self._open_listed(str(choice.value["number"]))
+        elif op is not None:
             label = {"transfer": "转移", "pause": "暂停", "requeue": "回呼"}[op]
             self.send(op, choice.value, label=label)
 
@@ -420,6 +484,9 @@ class TerminalWindow(QWidget):
         if self.gate.pending is not None:
             dropped = self.gate.abandon()
             self.notice = ("error", f"已放弃“{dropped.label}”。" if dropped else "")
+            self.refresh()
+        elif self.filing_from_list:  # close a filing opened from the list
+            self._clear_filing()
             self.refresh()
 
     def send(self, op: str, extra: Mapping[str, Any] | None = None, *, label: str = "",
@@ -435,3 +502,192 @@ class TerminalWindow(QWidget):
         self.refresh()
         self.link.request(op, payload, request_id=intent.request_id)
         return intent.request_id
+
+    # ---------------------------------------------------------------- filing panel
+
+    def _follow_ticket(self) -> None:
+        """Read the filing linked to the current ticket when that link changes."""
+        t = (self.inputs.counter or {}).get("ticket")
+        linked = t.get("filing") if isinstance(t, Mapping) else None
+        linked = str(linked) if linked else None
+        if linked == self._linked:
+            return
+        self._linked = linked
+        if linked is not None:
+            shown = self.filing is not None and self.filing.get("number") == linked
+            self.filing_from_list = False
+            if not shown:
+                self._clear_filing()
+                self._read_filing(linked)
+        elif not self.filing_from_list:
+            self._clear_filing()
+
+    def _clear_filing(self) -> None:
+        """Forget the filing and its pages (personal data stays no longer than shown)."""
+        self.filing = self.filing_view = None
+        self.filing_from_list = False
+        self._pages.clear()
+        self.filing_message = None
+        if self.pages.currentWidget() in (self.viewer, self.form):
+            self.pages.setCurrentWidget(self.main)
+
+    def _read_filing(self, number: str, keep: bool = False) -> None:
+        """Ask for the clerk view of `number`; `keep` leaves the panel as it is meanwhile."""
+        if not keep:
+            self.filing_message = "正在读取申报……"
+        rid = self.link.request("filing", {"number": number})
+        self._reads[rid] = lambda reply, n=number: self._filing_read(n, reply)
+
+    def _wanted(self, number: str) -> bool:
+        shown = self.filing.get("number") if self.filing is not None else None
+        return number in (self._linked, shown)
+
+    def _filing_read(self, number: str, reply: Mapping[str, Any]) -> None:
+        if not self._wanted(number) and self.filing_message is None:
+            return  # the ticket moved on meanwhile
+        f = reply.get("filing")
+        if reply.get("ok") and isinstance(f, Mapping):
+            if self.filing is None or self.filing.get("number") != f.get("number"):
+                self._pages.clear()
+            self.filing, self.filing_message = f, None
+            log.info("%s: filing %s shown", self.link.device, f.get("number"))
+        else:
+            error = reply.get("error") or {}
+            if error.get("code") == "OFFLINE":
+                self.filing_message = "网络中断，申报没有读取成功，正在重试……"
+                QTimer.singleShot(int(self.settings.retry_s * 1000),
+                                  lambda: self._wanted(number) and self._read_filing(number,
+                                                                                    keep=True))
+            elif self.filing is None:
+                self.filing_message = fm.filing_error(error)
+            log.info("%s: filing %s not read: %s", self.link.device, number, error.get("code"))
+        self.refresh()
+
+    def _draw_filing(self, v: TerminalView) -> None:
+        shown = self.filing is not None or self.filing_message is not None
+        self.filing_panel.setVisible(shown)
+        self.side.setVisible(not shown)
+        self.waiting_short.setVisible(shown)
+        if self.filing is not None:
+            free = v.online and self.gate.pending is None
+            self.filing_view = fm.filing_view(self.filing, self._clock().date(), enabled=free)
+            self.filing_panel.show_view(self.filing_view)
+        elif self.filing_message is not None:
+            self.filing_view = None
+            self.filing_panel.show_message(self.filing_message)
+
+    def _filing_key(self, op: str) -> None:
+        if self.pages.currentWidget() not in (self.main, self.viewer):
+            return
+        self._filing_action(op)
+
+    def _filing_action(self, op: str) -> None:
+        fv, f = self.filing_view, self.filing
+        if fv is None or f is None:
+            return
+        if op == fm.PAGES.op:
+            i = self.filing_panel.current_page()
+            if i is not None:
+                self._open_page(i)
+            return
+        if not fv.button(op).enabled or self.gate.pending is not None:
+            return
+        self.form.open(op, fm.confirm_text(op, fv), fm.missing_choices(f),
+                       fm.DEFAULT_REJECT_REASONS)
+        self.pages.setCurrentWidget(self.form)
+        self.refresh()
+
+    def _move_submitted(self, op: str, payload: Mapping[str, Any]) -> None:
+        self._back_to_main()
+        if self.filing is None:
+            return
+        number = str(self.filing.get("number"))
+        extra = {**payload, "number": number}
+        t = (self.inputs.counter or {}).get("ticket")
+        if isinstance(t, Mapping) and number in (t.get("filings") or [t.get("filing")]):
+            # acting on the current ticket's filing: refused if the ticket changed meanwhile
+            extra["expect_current"] = t.get("number")
+        label = next(a.label for a in fm.MOVE_ACTIONS if a.op == op)
+        self.send(op, extra, label=label, after=self._filing_moved)
+
+    def _filing_moved(self, reply: Mapping[str, Any]) -> None:
+        f = reply.get("filing")
+        if isinstance(f, Mapping):
+            self.filing = f
+
+    def _back_to_main(self) -> None:
+        self.pages.setCurrentWidget(self.main)
+        self.refresh()
+
+    def _open_page(self, index: int) -> None:
+        fv = self.filing_view
+        if fv is None or not fv.pages:
+            return
+        index = max(0, min(index, len(fv.pages) - 1))
+        self._page_index = index
+        ref = fv.pages[index]
+        position = f"共{len(fv.pages)}张照片中的第{index + 1}张"
+        pix = self._pages.get(ref.sha256)
+        self.viewer.show_page(ref, position, pix)
+        if self.pages.currentWidget() is not self.viewer:
+            self.pages.setCurrentWidget(self.viewer)
+            self.refresh()
+        self.viewer.render()
+        if pix is None:
+            rid = self.link.request("filing_document", {"number": fv.number,
+                                                        "sha256": ref.sha256})
+            self._reads[rid] = lambda reply, i=index, r=ref: self._page_read(i, r, reply)
+
+    def _page_read(self, index: int, ref: fm.PageRef, reply: Mapping[str, Any]) -> None:
+        doc = reply.get("document") or {}
+        message = None
+        if reply.get("ok") and doc.get("data"):
+            pix = QPixmap()
+            try:
+                ok = pix.loadFromData(base64.b64decode(doc["data"], validate=True))
+            except (binascii.Error, ValueError):
+                ok = False
+            if ok:
+                self._pages[ref.sha256] = pix
+            else:
+                message = "照片无法显示（文件已损坏），请群众补正该材料。"
+        elif reply.get("ok"):
+            message = "照片没有读取到，请按 → 再按 ← 重新读取。"
+        else:
+            message = fm.filing_error(reply.get("error"))
+        viewer_on = self.pages.currentWidget() is self.viewer
+        if viewer_on and self.viewer.ref is not None and self.viewer.ref.sha256 == ref.sha256:
+            fv = self.filing_view
+            total = len(fv.pages) if fv is not None else 0
+            self.viewer.show_page(ref, f"共{total}张照片中的第{index + 1}张",
+                                  self._pages.get(ref.sha256), message)
+
+    def _list_filings(self) -> None:
+        if (self.pages.currentWidget() is not self.main or self.view is None
+                or not self.view.online):
+            return
+        rid = self.link.request("filings", {})
+        self.notice = ("ok", "正在读取申报列表……")
+        self.refresh()
+        self._reads[rid] = self._show_filings
+
+    def _show_filings(self, reply: Mapping[str, Any]) -> None:
+        if not reply.get("ok"):
+            self.notice = ("error", fm.filing_error(reply.get("error")))
+            self.refresh()
+            return
+        self.notice = None
+        if self.pages.currentWidget() is not self.main:
+            return
+        self._open_chooser("filings", "申报列表：本窗口业务中未办结的申报（最新在前）",
+                           fm.list_choices(list(reply.get("filings") or []),
+                                           self._clock().date()),
+                           "目前没有待处理的申报。")
+
+    def _open_listed(self, number: str) -> None:
+        if self.filing is not None and self.filing.get("number") == number:
+            return
+        self._clear_filing()
+        self.filing_from_list = number != self._linked
+        self._read_filing(number)
+        self.refresh()

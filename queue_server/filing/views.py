@@ -120,4 +120,6 @@ def clerk_view(hall: Hall, cat: Catalogue, s: HallState, f: Filing,
             "items": [{"code": i.code, "name": i.name} for i in (t.items if t else ())],
             "device": f.device, "consent": f.consent, "reused_from": f.reused_from,
             "fields": fields, "documents": docs, "optional_not_captured": missing_photos,
+            # the item's whole material list: the clerk's 补正 names what is missing from it
+            "materials": [m.describe() for m in (t.materials if t else ())],
             "note": f.note, "history": list(f.history)}

@@ -1,0 +1,423 @@
+"""The filing widgets of the clerk's terminal: the panel beside the ticket card, the page
+viewer and the form of a move (补正 / 不予受理 / confirmation). They draw
+`filingmodel.FilingView` and emit what the clerk chose; the TerminalWindow sends it."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QPixmap, QResizeEvent, QShortcut
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from . import filingmodel as fm
+from .filingmodel import FilingView, InputProblem, PageRef, PageZoom
+from .model import Choice
+
+BOX = ("background: #ffffff; border: 2px solid #c9d2dc; border-radius: 12px;")
+
+
+def _label(text: str = "", size: int = 20, bold: bool = False, colour: str | None = None,
+           wrap: bool = True) -> QLabel:
+    lb = QLabel(text)
+    lb.setWordWrap(wrap)
+    style = [f"font-size: {size}px;"]
+    if bold:
+        style.append("font-weight: bold;")
+    if colour:
+        style.append(f"color: {colour};")
+    lb.setStyleSheet(" ".join(style))
+    return lb
+
+
+def _button(text: str, secondary: bool = False) -> QPushButton:
+    b = QPushButton(text)
+    b.setMinimumHeight(64)
+    b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys are shortcuts, never Space on a button
+    if secondary:
+        b.setProperty("role", "secondary")
+    return b
+
+
+class FilingPanel(QFrame):
+    """One filing: header, form fields, material checklist, move buttons."""
+
+    action = Signal(str)  # an op of filingmodel.MOVE_ACTIONS, or "pages"
+    page_requested = Signal(int)  # index into FilingView.pages
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("filing")
+        self.setStyleSheet(f"#filing {{ {BOX} }} #filing QLabel {{ background: transparent; }}")
+        self.heading = _label("", 24, bold=True)
+        self.state = _label("", 22, bold=True, wrap=False)
+        self.state.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        self.summary = _label("", 20)
+        self.remarks = _label("", 20, bold=True, colour="#9a4b00")
+        self.message = _label("", 22)  # loading / could not read
+        head = QHBoxLayout()
+        head.addWidget(self.heading, 1)
+        head.addWidget(self.state)
+
+        self.fields_box = QWidget()
+        self.fields_grid = QGridLayout(self.fields_box)
+        self.fields_grid.setColumnStretch(1, 1)
+        self.fields_grid.setVerticalSpacing(6)
+        self.fields = QScrollArea()
+        self.fields.setWidgetResizable(True)
+        self.fields.setWidget(self.fields_box)
+        self.fields.setFrameShape(QFrame.Shape.NoFrame)
+        self.fields.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._rows: tuple[fm.FieldRow, ...] | None = None
+
+        self.materials = QListWidget()
+        self.materials.setWordWrap(True)
+        self.materials.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.materials.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.materials.setStyleSheet(
+            "QListWidget { font-size: 19px; background: #ffffff; border: 1px solid #c9d2dc; }"
+            " QListWidget::item { padding: 6px; }"
+            " QListWidget::item:selected { background: #0b5cad; color: #ffffff; }")
+        self.materials.itemActivated.connect(self._open_material)
+        self.history = _label("", 17, colour="#4a5363")
+        right = QVBoxLayout()
+        right.addWidget(_label("材料清单（双击或 F10 查看照片）", 20, bold=True))
+        right.addWidget(self.materials, 1)
+        right.addWidget(self.history)
+        left = QVBoxLayout()
+        left.addWidget(_label("申报表", 20, bold=True))
+        left.addWidget(self.fields, 1)
+        self.body = QWidget()
+        body = QHBoxLayout(self.body)
+        body.setContentsMargins(0, 0, 0, 0)
+        body.addLayout(left, 5)
+        body.addLayout(right, 4)
+
+        row = QHBoxLayout()
+        self.buttons: dict[str, QPushButton] = {}
+        for a in (*fm.MOVE_ACTIONS, fm.PAGES):
+            b = _button(f"{a.key}  {a.label}", secondary=a is fm.PAGES)
+            b.clicked.connect(lambda _=False, op=a.op: self.action.emit(op))
+            row.addWidget(b)
+            self.buttons[a.op] = b
+
+        lay = QVBoxLayout(self)
+        lay.addLayout(head)
+        lay.addWidget(self.summary)
+        lay.addWidget(self.remarks)
+        lay.addWidget(self.message)
+        lay.addWidget(self.body, 1)
+        lay.addLayout(row)
+        self.view: FilingView | None = None
+
+    def show_message(self, text: str) -> None:
+        """Before a filing is read (or when it cannot be): only a sentence."""
+        self.view = None
+        self.heading.setText("关联申报")
+        self.state.setText("")
+        for w in (self.summary, self.remarks, self.body):
+            w.hide()
+        self.message.setText(text)
+        self.message.show()
+        for b in self.buttons.values():
+            b.setEnabled(False)
+
+    def show_view(self, v: FilingView) -> None:
+        same = self.view is not None and self.view.number == v.number
+        self.view = v
+        self.heading.setText(f"申报 {v.number}  {v.item_name}")
+        self.state.setText(v.status_name)
+        self.state.setStyleSheet(f"font-size: 22px; font-weight: bold; color: {v.status_colour};")
+        self.summary.setText(v.summary)
+        self.summary.show()
+        self.remarks.setText("\n".join(v.remarks))
+        self.remarks.setVisible(bool(v.remarks))
+        self.message.hide()
+        self.body.show()
+        self._fill_fields(v.fields)
+        row = self.materials.currentRow() if same else 0
+        self.materials.clear()
+        for m in v.materials:
+            it = QListWidgetItem(m.text)
+            it.setData(Qt.ItemDataRole.UserRole, m.key)
+            if m.asked:
+                it.setForeground(Qt.GlobalColor.darkRed)
+            elif not m.pages:
+                it.setForeground(Qt.GlobalColor.darkGray)
+            self.materials.addItem(it)
+        if v.materials:
+            self.materials.setCurrentRow(max(0, min(row, len(v.materials) - 1)))
+        self.history.setText("办理记录：\n" + "\n".join(v.history[-3:]) if v.history else "")
+        self.history.setVisible(bool(v.history))
+        for btn in v.buttons:
+            self.buttons[btn.action.op].setEnabled(btn.enabled)
+
+    def _fill_fields(self, rows: Sequence[fm.FieldRow]) -> None:
+        if tuple(rows) == self._rows:
+            return  # redrawn every few seconds: rebuild only when the filing changed
+        self._rows = tuple(rows)
+        while self.fields_grid.count():
+            item = self.fields_grid.takeAt(0)
+            w = item.widget() if item is not None else None
+            if w is not None:
+                w.hide()
+                w.deleteLater()
+        for i, r in enumerate(rows):
+            name = _label(r.label + "：", 19, colour="#4a5363", wrap=False)
+            name.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+            value = _label("", 20, bold=True)
+            value.setTextFormat(Qt.TextFormat.RichText)
+            value.setText(html.escape(r.value) + (
+                f'<span style="font-size: 15px; font-weight: normal; color: #4a5363;">'
+                f"　{html.escape(r.mark)}</span>" if r.mark else ""))
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.fields_grid.addWidget(name, i, 0)
+            self.fields_grid.addWidget(value, i, 1)
+        self.fields_grid.setRowStretch(len(rows), 1)
+
+    def current_page(self) -> int | None:
+        """The first page of the selected material, else the first page at all."""
+        if self.view is None or not self.view.pages:
+            return None
+        it = self.materials.currentItem()
+        if it is not None:
+            i = self.view.first_page_of(str(it.data(Qt.ItemDataRole.UserRole)))
+            if i is not None:
+                return i
+        return 0
+
+    def _open_material(self, it: QListWidgetItem) -> None:
+        if self.view is not None:
+            i = self.view.first_page_of(str(it.data(Qt.ItemDataRole.UserRole)))
+            if i is not None:
+                self.page_requested.emit(i)
+
+
+class PageViewer(QWidget):
+    """One captured page, scaled to fit, zoomable; ← → through all pages of the filing."""
+
+    moved = Signal(int)  # -1 / +1
+    closed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = _label("", 24, bold=True)
+        self.zoom_label = _label("", 20, colour="#4a5363", wrap=False)
+        self.image = QLabel()
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image.setStyleSheet("background: #3a3f47; color: #ffffff; font-size: 24px;")
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(self.image)
+        self.scroll.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.scroll.setStyleSheet("QScrollArea { background: #3a3f47; }")
+        head = QHBoxLayout()
+        head.addWidget(self.title, 1)
+        head.addWidget(self.zoom_label)
+        row = QHBoxLayout()
+        self.prev = _button("←  上一页", True)
+        self.next = _button("→  下一页", True)
+        self.smaller = _button("-  缩小", True)
+        self.bigger = _button("+  放大", True)
+        self.fit = _button("0  适应窗口", True)
+        self.back = _button("Esc  返回")
+        for b in (self.prev, self.next, self.smaller, self.bigger, self.fit, self.back):
+            row.addWidget(b)
+        self.prev.clicked.connect(lambda: self.moved.emit(-1))
+        self.next.clicked.connect(lambda: self.moved.emit(1))
+        self.smaller.clicked.connect(self.zoom_out)
+        self.bigger.clicked.connect(self.zoom_in)
+        self.fit.clicked.connect(self.zoom_fit)
+        self.back.clicked.connect(self.closed.emit)
+        self.hint = _label("在这里也可以直接按 Ctrl+1 受理、Ctrl+2 补正、Ctrl+3 不予受理、"
+                           "Ctrl+4 办结。", 17, colour="#4a5363")
+        lay = QVBoxLayout(self)
+        lay.addLayout(head)
+        lay.addWidget(self.scroll, 1)
+        lay.addWidget(self.hint)
+        lay.addLayout(row)
+        keys: list[tuple[str, Any]] = [
+            ("Left", lambda: self.moved.emit(-1)), ("PgUp", lambda: self.moved.emit(-1)),
+            ("Right", lambda: self.moved.emit(1)), ("PgDown", lambda: self.moved.emit(1)),
+            ("+", self.zoom_in), ("=", self.zoom_in), ("-", self.zoom_out),
+            ("0", self.zoom_fit), ("Escape", self.closed.emit)]
+        for k, fn in keys:
+            QShortcut(QKeySequence(k), self).activated.connect(fn)
+        self.zoom = PageZoom()
+        self.pixmap: QPixmap | None = None
+        self.ref: PageRef | None = None
+
+    def show_page(self, ref: PageRef, position: str, pixmap: QPixmap | None,
+                  message: str | None = None) -> None:
+        """`pixmap` None: `message` (正在读取… / could not read) instead of the page."""
+        if self.ref is None or ref.sha256 != self.ref.sha256:
+            self.zoom = PageZoom()  # a new page opens fitted
+        self.ref, self.pixmap = ref, pixmap
+        self.title.setText(f"{ref.title}（{position}）")
+        self.render()
+        if pixmap is None:
+            self.image.setPixmap(QPixmap())
+            self.image.setText(message or "正在读取照片……")
+            self.image.resize(self.scroll.viewport().size())
+
+    def _box(self) -> tuple[int, int]:
+        vp = self.scroll.viewport().size()
+        return max(1, vp.width() - 4), max(1, vp.height() - 4)
+
+    def render(self) -> None:
+        if self.pixmap is None or self.pixmap.isNull():
+            self.zoom_label.setText("")
+            return
+        img = (self.pixmap.width(), self.pixmap.height())
+        w, h = self.zoom.size(img, self._box())
+        self.image.setText("")
+        self.image.setPixmap(self.pixmap.scaled(w, h, Qt.AspectRatioMode.KeepAspectRatio,
+                                                Qt.TransformationMode.SmoothTransformation))
+        self.image.resize(max(w, self._box()[0]), max(h, self._box()[1]))
+        self.zoom_label.setText(self.zoom.label(img, self._box()))
+
+    def _image_size(self) -> tuple[int, int]:
+        p = self.pixmap
+        return (p.width(), p.height()) if p is not None and not p.isNull() else (1, 1)
+
+    def zoom_in(self) -> None:
+        self.zoom = self.zoom.zoom_in(self._image_size(), self._box())
+        self.render()
+
+    def zoom_out(self) -> None:
+        self.zoom = self.zoom.zoom_out(self._image_size(), self._box())
+        self.render()
+
+    def zoom_fit(self) -> None:
+        self.zoom = PageZoom()
+        self.render()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.render()
+
+
+class MoveForm(QWidget):
+    """The clerk's input for a move: 补正 (materials + other + note), 不予受理 (reason +
+    note), or a confirmation with an optional note (受理, 办结). Enter sends, Esc cancels."""
+
+    submitted = Signal(str, object)  # op, payload (without number)
+    cancelled = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = _label("", 24, bold=True)
+        self.hint = _label("", 18, colour="#4a5363")
+        self.list = QListWidget()
+        self.list.setStyleSheet(
+            "QListWidget { font-size: 21px; background: #ffffff; }"
+            " QListWidget::item { padding: 8px; }"
+            " QListWidget::item:selected { background: #dce8f5; color: #1a1a1a; }"
+            " QListWidget::indicator { width: 26px; height: 26px; }")
+        self.list.itemClicked.connect(self._clicked)
+        self.text = QLineEdit()
+        self.note = QLineEdit()
+        self.note.setPlaceholderText("备注（可不填，记入办理记录）")
+        for e in (self.text, self.note):
+            e.setMinimumHeight(52)
+            e.setStyleSheet("font-size: 21px; padding: 4px 8px;")
+        self.error = _label("", 21, bold=True, colour="#b3261e")
+        self.ok = _button("Enter  确定")
+        self.cancel = _button("Esc  取消", True)
+        self.ok.clicked.connect(self._submit)
+        self.cancel.clicked.connect(self.cancelled.emit)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.cancel)
+        row.addWidget(self.ok)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.title)
+        lay.addWidget(self.hint)
+        lay.addWidget(self.list, 1)
+        lay.addWidget(self.text)
+        lay.addWidget(self.note)
+        lay.addWidget(self.error)
+        lay.addStretch(0)
+        lay.addLayout(row)
+        for key in ("Return", "Enter"):
+            QShortcut(QKeySequence(key), self).activated.connect(self._submit)
+        QShortcut(QKeySequence("Escape"), self).activated.connect(self.cancelled.emit)
+        self.op = ""
+
+    def open(self, op: str, title: str, choices: Sequence[Choice] = (),
+             reasons: Sequence[str] = ()) -> None:
+        self.op = op
+        self.title.setText(title)
+        self.error.setText("")
+        self.error.hide()
+        self.list.clear()
+        self.text.clear()
+        self.note.clear()
+        if op == "filing_more":
+            self.hint.setText("勾选缺少或需要重新提供的材料（空格键或点击勾选），也可在“其他”里写明。")
+            for ch in choices:
+                it = QListWidgetItem(ch.label)
+                it.setData(Qt.ItemDataRole.UserRole, ch.value["missing"])
+                it.setFlags(it.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                it.setCheckState(Qt.CheckState.Unchecked)
+                self.list.addItem(it)
+            self.text.setPlaceholderText("其他需要补正的内容（多项用顿号“、”隔开）")
+        elif op == "filing_reject":
+            self.hint.setText("点选常用理由，或在下面写明理由（必填，群众查询时可见）。")
+            for r in reasons:
+                self.list.addItem(QListWidgetItem(r))
+            self.text.setPlaceholderText("不予受理的理由（必填）")
+        else:
+            self.hint.setText("按 Enter 确定，Esc 取消。")
+        self.list.setVisible(op in ("filing_more", "filing_reject"))
+        self.text.setVisible(op in ("filing_more", "filing_reject"))
+        if op == "filing_more" and self.list.count():
+            self.list.setCurrentRow(0)
+            self.list.setFocus()
+        elif op == "filing_reject":
+            self.text.setFocus()
+        else:
+            self.note.setFocus()
+
+    def _clicked(self, it: QListWidgetItem) -> None:
+        if self.op == "filing_reject":
+            self.text.setText(it.text())
+
+    def checked(self) -> list[str]:
+        out = []
+        for i in range(self.list.count()):
+            it = self.list.item(i)
+            if it.checkState() == Qt.CheckState.Checked:
+                out.append(str(it.data(Qt.ItemDataRole.UserRole)))
+        return out
+
+    def payload(self) -> dict[str, Any]:
+        if self.op == "filing_more":
+            return fm.more_payload(self.checked(), self.text.text(), self.note.text())
+        if self.op == "filing_reject":
+            return fm.reject_payload(self.text.text(), self.note.text())
+        return fm.note_payload(self.note.text())
+
+    def _submit(self) -> None:
+        if not self.isVisible():
+            return
+        try:
+            payload = self.payload()
+        except InputProblem as e:
+            self.error.setText(str(e))
+            self.error.show()
+            return
+        self.submitted.emit(self.op, payload)
