@@ -27,6 +27,7 @@ REJECT = Action("filing_reject", "不予受理", "Ctrl+3")
 DONE = Action("filing_done", "办结", "Ctrl+4")
 PAGES = Action("pages", "查看材料", "F10")
 LIST = Action("filings", "申报列表", "F11")
+RELOAD = Action("reload", "刷新", "F12")  # e.g. after the resident's 补正 at a kiosk
 MOVE_ACTIONS = (ACCEPT, MORE, REJECT, DONE)
 
 # Mirrors queue_server.filing.state.MOVES for the clerk's moves (a refusal still comes

@@ -69,9 +69,15 @@ class FilingPanel(QFrame):
         self.summary = _label("", 20)
         self.remarks = _label("", 20, bold=True, colour="#9a4b00")
         self.message = _label("", 22)  # loading / could not read
+        self.reload = QPushButton(f"{fm.RELOAD.key}  {fm.RELOAD.label}")
+        self.reload.setProperty("role", "secondary")
+        self.reload.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.reload.setStyleSheet("font-size: 17px; min-height: 0; padding: 2px 10px;")
+        self.reload.clicked.connect(lambda: self.action.emit(fm.RELOAD.op))
         head = QHBoxLayout()
         head.addWidget(self.heading, 1)
         head.addWidget(self.state)
+        head.addWidget(self.reload)
 
         self.fields_box = QWidget()
         self.fields_grid = QGridLayout(self.fields_box)

@@ -157,6 +157,7 @@ class TerminalWindow(QWidget):
         self.filing_from_list = False
         self.filing_message: str | None = None  # loading / could not read, instead of a filing
         self._linked: str | None = None
+        self._moment: tuple[Any, ...] | None = None
         self._reads: dict[str, Callable[[Mapping[str, Any]], None]] = {}
         self._pages: dict[str, QPixmap] = {}
         self._page_index = 0
@@ -293,6 +294,8 @@ class TerminalWindow(QWidget):
         QShortcut(QKeySequence(fm.PAGES.key), self).activated.connect(
             lambda: self._filing_key(fm.PAGES.op))
         QShortcut(QKeySequence(fm.LIST.key), self).activated.connect(self._list_filings)
+        QShortcut(QKeySequence(fm.RELOAD.key), self).activated.connect(
+            lambda: self._filing_key(fm.RELOAD.op))
 
         lay = QVBoxLayout(self)
         lay.addLayout(top)
@@ -506,12 +509,21 @@ class TerminalWindow(QWidget):
     # ---------------------------------------------------------------- filing panel
 
     def _follow_ticket(self) -> None:
-        """Read the filing linked to the current ticket when that link changes."""
+        """Read the filing linked to the current ticket when that link changes, and again
+        when the ticket moves on (开始办理, 重呼): the state topic carries numbers only, so
+        a 补正 made at a kiosk meanwhile shows then (or with F12)."""
         t = (self.inputs.counter or {}).get("ticket")
         linked = t.get("filing") if isinstance(t, Mapping) else None
         linked = str(linked) if linked else None
+        moment = (t.get("number"), t.get("status"), t.get("recalls")) \
+            if isinstance(t, Mapping) else None
         if linked == self._linked:
+            if linked is not None and moment != self._moment and not self.filing_from_list \
+                    and self.filing is not None:
+                self._read_filing(linked, keep=True)
+            self._moment = moment
             return
+        self._moment = moment
         self._linked = linked
         if linked is not None:
             shown = self.filing is not None and self.filing.get("number") == linked
@@ -550,6 +562,8 @@ class TerminalWindow(QWidget):
             if self.filing is None or self.filing.get("number") != f.get("number"):
                 self._pages.clear()
             self.filing, self.filing_message = f, None
+            if self.notice == ("ok", "正在刷新申报……"):
+                self.notice = ("ok", f"申报 {f.get('number')} 已刷新：{f.get('status_name')}")
             log.info("%s: filing %s shown", self.link.device, f.get("number"))
         else:
             error = reply.get("error") or {}
@@ -584,6 +598,11 @@ class TerminalWindow(QWidget):
     def _filing_action(self, op: str) -> None:
         fv, f = self.filing_view, self.filing
         if fv is None or f is None:
+            return
+        if op == fm.RELOAD.op:
+            self._read_filing(str(f.get("number")), keep=True)
+            self.notice = ("ok", "正在刷新申报……")
+            self.refresh()
             return
         if op == fm.PAGES.op:
             i = self.filing_panel.current_page()
