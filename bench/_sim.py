@@ -128,6 +128,8 @@ class Plan:
             step = heapq.heappop(self.steps)
             if until is not None and step.at > until:
                 break
+            if step.at - self.now > timedelta(hours=1):  # the night: skip, do not pace it
+                start_hall, start_real = step.at, time.monotonic()
             if self.speed > 0:
                 due = start_real + (step.at - start_hall).total_seconds() / self.speed
                 delay = due - time.monotonic()
