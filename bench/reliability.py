@@ -216,7 +216,8 @@ def crash(kills: int, tmp: Path, seed: int = 1, kiosks: int = 3, counters: int =
 
 
 def broker_restarts(n: int, tmp: Path) -> Figures:
-    f = Figures(f"broker: restart Mosquitto {n} times (every other one kill -9)")
+    f = Figures(f"broker: restart Mosquitto {n} times (every other one kill -9); each round"
+                " kiosk-1 issues, counter-2 calls, kiosk-2 looks up, a board sees call + state")
     hall_path = REPO / "assets/halls/demo.toml"
     hall = load_hall(hall_path)
     recover: list[float] = []
@@ -253,6 +254,12 @@ def broker_restarts(n: int, tmp: Path) -> Figures:
                     call = devices.request("counter-2", "call_next", timeout=60)
                     if not call["ok"] or call["ticket"]["number"] != number:
                         failures.append(f"restart {i}: counter-2 called {call}")
+                    # another kiosk sees the same truth (a resident checking the ticket)
+                    seen = devices.request("kiosk-2", "lookup", {"code": kiosk["ticket"]["code"]},
+                                           timeout=60)
+                    if not seen["ok"] or seen["ticket"]["status"] != "called" \
+                            or seen["ticket"]["counter"] != "2":
+                        failures.append(f"restart {i}: kiosk-2 sees {seen}")
                     deadline = time.monotonic() + 60
                     with got:
                         while time.monotonic() < deadline and not (
