@@ -40,6 +40,10 @@ QLabel#countdown {{ color: {text}; font-size: {text_px}px; font-weight: bold; }}
 """
 
 
+# Effects other flows add (kiosk.filing: capture, receipt and guide printing), by type.
+EFFECT_RUNNERS: dict[type, Any] = {}
+
+
 class KioskWindow(QWidget):
     """A frame (top bar, banner, page, countdown bar) around the current screen's widget."""
 
@@ -151,6 +155,7 @@ class KioskController(QObject):
         self.machine = m.Kiosk(settings, lambda: new_request_id(device))
         self.known = {s.code: s.name for s in hall.services}
         self.machine.ctx.services = m.services_from_state({}, f"qms/{hall.id}", self.known)
+        self.machine.ctx.hall_id = hall.id
         self.window = KioskWindow(hall.name, self.dispatch)
         self.window.on_resize = self.relayout
         self._inflight: set[str] = set()
@@ -254,6 +259,8 @@ class KioskController(QObject):
         elif isinstance(effect, m.CallStaff):
             self.publish_status("assist", {"requested": effect.requested,
                                            "page": type(self.machine.screen).__name__})
+        elif type(effect) in EFFECT_RUNNERS:
+            EFFECT_RUNNERS[type(effect)](self, effect)
 
     def _send(self, rid: str, op: str, payload: dict[str, Any]) -> None:
         self._inflight.add(rid)
@@ -431,3 +438,8 @@ def keep_none_alive(app: QObject) -> QObject:
     from counter.nonefix import NoneGuard
 
     return NoneGuard(app)
+
+
+from .filing import install as _install_filing  # noqa: E402  (it registers into the above)
+
+_install_filing(EFFECT_RUNNERS)

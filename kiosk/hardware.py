@@ -49,6 +49,7 @@ class Devices(QObject):
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
         self._print_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="printer")
+        self._last_frame: Any = None  # the camera thread's newest frame (document capture)
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -121,7 +122,8 @@ class Devices(QObject):
         self._stoppers.append(reader)
         for card in reader.watch():
             try:
-                info = CardInfo(card.id_number, card.name, card.age_on(date.today()))
+                info = CardInfo(card.id_number, card.name, card.age_on(date.today()),
+                                card.gender, card.birth.isoformat(), card.address, card.nation)
             except Exception:
                 log.exception("ID card: unusable card data")
                 self.card_error.emit("这张证件读不出来，请到导服台取号。")
@@ -140,8 +142,16 @@ class Devices(QObject):
     def _run_camera(self) -> None:
         from devices.scanner.camera import CameraScanner, OpenCvCamera
 
-        cam = CameraScanner(OpenCvCamera(int(self.camera or 0)),
-                            status_listener=self._listener("camera"))
+        source = OpenCvCamera(int(self.camera or 0))
+        read = source.read
+
+        def keep_frame() -> Any:  # the scanner reads frames; a document capture takes one
+            frame = read()
+            self._last_frame = frame
+            return frame
+
+        source.read = keep_frame  # type: ignore[method-assign]
+        cam = CameraScanner(source, status_listener=self._listener("camera"))
         self._stoppers.append(cam)
         for scan in cam.watch():
             self.scan.emit(scan.data)
@@ -172,7 +182,33 @@ class Devices(QObject):
                 for scan in scans:
                     self.scan.emit(scan.data)
 
+    def capture_frame(self) -> Any:
+        """One still for a document photo as a PIL image: the newest picture in the camera
+        folder, or the camera's newest frame. RuntimeError when there is none."""
+        from PIL import Image
+
+        if self.camera_dir:
+            pics = [p for p in Path(self.camera_dir).iterdir()
+                    if p.suffix.lower() in (".png", ".jpg", ".jpeg")]
+            if not pics:
+                raise RuntimeError(f"no picture in camera folder {self.camera_dir}")
+            newest = max(pics, key=lambda p: (p.stat().st_mtime, p.name))
+            with Image.open(newest) as im:
+                im.load()
+                return im.copy()
+        frame = self._last_frame
+        if frame is None:
+            raise RuntimeError("the camera has delivered no frame")
+        return Image.fromarray(frame[..., ::-1].copy())  # OpenCV frames are BGR
+
     # ---------------------------------------------------------------- printer
+
+    def print_job(self, print_id: str, job: Any) -> None:
+        """Print something other than a ticket: `job(printer)` sends it (receipt, guide)."""
+        if self.printer is None:
+            self.printed.emit(print_id, False, "offline", False, None)
+            return
+        self._print_pool.submit(self._print, print_id, None, job)
 
     def print_ticket(self, print_id: str, ticket: dict[str, Any]) -> None:
         if self.printer is None:
@@ -184,11 +220,12 @@ class Devices(QObject):
         if self.printer is not None:
             self._print_pool.submit(self._query)
 
-    def _print(self, print_id: str, ticket: dict[str, Any]) -> None:
+    def _print(self, print_id: str, ticket: dict[str, Any] | None, job: Any = None) -> None:
         from devices.printer import PaperOut, PrinterError, PrinterNotResponding, PrinterOffline
 
         try:
-            result = self.printer.print_ticket(ticket)
+            result = (job(self.printer) if job is not None
+                      else self.printer.print_ticket(ticket))
         except PaperOut as e:
             log.error("printer: paper out (%s)", e)
             self.printed.emit(print_id, False, "paper_out", False,

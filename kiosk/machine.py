@@ -40,6 +40,11 @@ class CardInfo:
     id_number: str
     name: str
     age: int
+    # The rest of the card, for the filing form (read-only fields); "" when not read.
+    gender: str = ""
+    birth: str = ""  # YYYY-MM-DD
+    address: str = ""
+    nation: str = ""
 
     @property
     def masked_name(self) -> str:
@@ -154,6 +159,7 @@ class Context:
     devices: dict[str, tuple[bool, str]] = field(default_factory=dict)
     remaining_s: float = 0.0
     effects: list[Effect] = field(default_factory=list)
+    hall_id: str = ""  # for addresses the kiosk builds (a filing receipt's QR)
 
     @property
     def page_timeout_s(self) -> int:
@@ -177,6 +183,10 @@ class Screen:
     """A page. `handle` returns the next screen (self to stay, None if not handled)."""
 
     timed = True  # shows a countdown and returns home when it runs out
+    takes_card = False  # True: a card read here goes to the screen, not to ChooseService
+
+    def left(self, ctx: Context) -> None:
+        """The kiosk went home from this page: forget what it held (filing drafts)."""
 
     def handle(self, event: Event, ctx: Context) -> Screen | None:
         return None
@@ -467,6 +477,9 @@ class Kiosk:
             self.screen = nxt
             ctx.remaining_s = ctx.page_timeout_s
             if isinstance(nxt, Home):
+                for gone in (before, getattr(before, "back", None)):
+                    if isinstance(gone, Screen):
+                        gone.left(ctx)
                 ctx.elder = False
                 ctx.clear_personal()
         return ctx.effects
@@ -498,7 +511,8 @@ class Kiosk:
             if event.action == "assist" and not isinstance(screen, StaffCalled):
                 ctx.emit(CallStaff(True))
                 return StaffCalled(back=None if isinstance(screen, Home) else screen)
-        if isinstance(event, CardRead) and not isinstance(screen, Busy):
+        if isinstance(event, CardRead) and not isinstance(screen, Busy) \
+                and not screen.takes_card:
             ctx.card = event.card
             if event.card.age >= ctx.settings.elder_age:
                 ctx.elder = True
