@@ -490,6 +490,7 @@ class TerminalWindow(QWidget):
             self.refresh()
         elif self.filing_from_list:  # close a filing opened from the list
             self._clear_filing()
+            self._linked = None  # the current ticket's own filing (if any) shows again
             self.refresh()
 
     def send(self, op: str, extra: Mapping[str, Any] | None = None, *, label: str = "",
@@ -672,6 +673,10 @@ class TerminalWindow(QWidget):
                 message = "照片无法显示（文件已损坏），请群众补正该材料。"
         elif reply.get("ok"):
             message = "照片没有读取到，请按 → 再按 ← 重新读取。"
+        elif (reply.get("error") or {}).get("code") == "OFFLINE":
+            message = "网络中断，照片没有读取成功，正在重试……"
+            QTimer.singleShot(int(self.settings.retry_s * 1000),
+                              lambda: self._retry_page(index, ref))
         else:
             message = fm.filing_error(reply.get("error"))
         viewer_on = self.pages.currentWidget() is self.viewer
@@ -680,6 +685,11 @@ class TerminalWindow(QWidget):
             total = len(fv.pages) if fv is not None else 0
             self.viewer.show_page(ref, f"共{total}张照片中的第{index + 1}张",
                                   self._pages.get(ref.sha256), message)
+
+    def _retry_page(self, index: int, ref: fm.PageRef) -> None:
+        still = self.viewer.ref is not None and self.viewer.ref.sha256 == ref.sha256
+        if still and self.pages.currentWidget() is self.viewer and ref.sha256 not in self._pages:
+            self._open_page(index)
 
     def _list_filings(self) -> None:
         if (self.pages.currentWidget() is not self.main or self.view is None
