@@ -8,8 +8,15 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QPixmap, QResizeEvent, QShortcut
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import (
+    QKeySequence,
+    QPixmap,
+    QResizeEvent,
+    QShortcut,
+    QTransform,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -230,6 +237,7 @@ class PageViewer(QWidget):
         self.scroll.setWidget(self.image)
         self.scroll.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.scroll.setStyleSheet("QScrollArea { background: #3a3f47; }")
+        self.scroll.viewport().installEventFilter(self)
         head = QHBoxLayout()
         head.addWidget(self.title, 1)
         head.addWidget(self.zoom_label)
@@ -239,14 +247,17 @@ class PageViewer(QWidget):
         self.smaller = _button("-  缩小", True)
         self.bigger = _button("+  放大", True)
         self.fit = _button("0  适应窗口", True)
+        self.turn = _button("R  旋转", True)
         self.back = _button("Esc  返回")
-        for b in (self.prev, self.next, self.smaller, self.bigger, self.fit, self.back):
+        for b in (self.prev, self.next, self.smaller, self.bigger, self.fit, self.turn,
+                  self.back):
             row.addWidget(b)
         self.prev.clicked.connect(lambda: self.moved.emit(-1))
         self.next.clicked.connect(lambda: self.moved.emit(1))
         self.smaller.clicked.connect(self.zoom_out)
         self.bigger.clicked.connect(self.zoom_in)
         self.fit.clicked.connect(self.zoom_fit)
+        self.turn.clicked.connect(self.rotate)
         self.back.clicked.connect(self.closed.emit)
         self.hint = _label("在这里也可以直接按 Ctrl+1 受理、Ctrl+2 补正、Ctrl+3 不予受理、"
                            "Ctrl+4 办结。", 17, colour="#4a5363")
@@ -259,18 +270,21 @@ class PageViewer(QWidget):
             ("Left", lambda: self.moved.emit(-1)), ("PgUp", lambda: self.moved.emit(-1)),
             ("Right", lambda: self.moved.emit(1)), ("PgDown", lambda: self.moved.emit(1)),
             ("+", self.zoom_in), ("=", self.zoom_in), ("-", self.zoom_out),
-            ("0", self.zoom_fit), ("Escape", self.closed.emit)]
+            ("0", self.zoom_fit), ("R", self.rotate), ("Escape", self.closed.emit)]
         for k, fn in keys:
             QShortcut(QKeySequence(k), self).activated.connect(fn)
         self.zoom = PageZoom()
         self.pixmap: QPixmap | None = None
         self.ref: PageRef | None = None
+        self.turns: dict[str, int] = {}  # quarter turns per page: photos come sideways
 
     def show_page(self, ref: PageRef, position: str, pixmap: QPixmap | None,
                   message: str | None = None) -> None:
         """`pixmap` None: `message` (正在读取… / could not read) instead of the page."""
         if self.ref is None or ref.sha256 != self.ref.sha256:
             self.zoom = PageZoom()  # a new page opens fitted
+        if pixmap is not None and self.turns.get(ref.sha256):
+            pixmap = pixmap.transformed(QTransform().rotate(90 * self.turns[ref.sha256]))
         self.ref, self.pixmap = ref, pixmap
         self.title.setText(f"{ref.title}（{position}）")
         self.render()
@@ -298,6 +312,23 @@ class PageViewer(QWidget):
     def _image_size(self) -> tuple[int, int]:
         p = self.pixmap
         return (p.width(), p.height()) if p is not None and not p.isNull() else (1, 1)
+
+    def rotate(self) -> None:
+        """A quarter turn clockwise, kept for this page while the filing is shown."""
+        if self.ref is None or self.pixmap is None:
+            return
+        self.turns[self.ref.sha256] = (self.turns.get(self.ref.sha256, 0) + 1) % 4
+        self.pixmap = self.pixmap.transformed(QTransform().rotate(90))
+        self.zoom = PageZoom()
+        self.render()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Ctrl + wheel over the page zooms (as in any image viewer); the wheel scrolls."""
+        if (event.type() == QEvent.Type.Wheel and isinstance(event, QWheelEvent)
+                and event.modifiers() & Qt.KeyboardModifier.ControlModifier):
+            (self.zoom_in if event.angleDelta().y() > 0 else self.zoom_out)()
+            return True
+        return super().eventFilter(watched, event)
 
     def zoom_in(self) -> None:
         self.zoom = self.zoom.zoom_in(self._image_size(), self._box())

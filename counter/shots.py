@@ -162,13 +162,13 @@ def sample_page(size: tuple[int, int] = (1200, 1600)) -> bytes:
     d.rounded_rectangle([w // 10, h // 6, w * 9 // 10, h // 2], 30, fill=(214, 226, 238),
                         outline=(120, 140, 160), width=6)
     try:
-        font = ImageFont.truetype("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 56)
+        font = ImageFont.truetype("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 46)
     except OSError:
         font = ImageFont.load_default()
     for i, text in enumerate(("姓名  示例老人", "性别  女    民族  汉", "出生  1949年12月31日",
                               "住址  示范县清水镇溪口村", "公民身份号码  （样例）")):
         d.text((w // 10 + 60, h // 6 + 50 + i * 90), text, fill=(30, 30, 40), font=font)
-    d.rectangle([w * 6 // 10, h // 6 + 60, w * 17 // 20, h // 2 - 60], fill=(180, 186, 196))
+    d.rectangle([w * 69 // 100, h // 6 + 60, w * 87 // 100, h // 2 - 60], fill=(180, 186, 196))
     out = io.BytesIO()
     im.save(out, "JPEG", quality=80)
     return out.getvalue()

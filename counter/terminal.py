@@ -540,6 +540,7 @@ class TerminalWindow(QWidget):
         self.filing = self.filing_view = None
         self.filing_from_list = False
         self._pages.clear()
+        self.viewer.turns.clear()
         self.filing_message = None
         if self.pages.currentWidget() in (self.viewer, self.form):
             self.pages.setCurrentWidget(self.main)
@@ -562,6 +563,7 @@ class TerminalWindow(QWidget):
         if reply.get("ok") and isinstance(f, Mapping):
             if self.filing is None or self.filing.get("number") != f.get("number"):
                 self._pages.clear()
+                self.viewer.turns.clear()
             self.filing, self.filing_message = f, None
             if self.notice == ("ok", "正在刷新申报……"):
                 self.notice = ("ok", f"申报 {f.get('number')} 已刷新：{f.get('status_name')}")

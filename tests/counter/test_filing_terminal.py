@@ -7,7 +7,9 @@ import base64
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from counter.filingsample import sample_filing
@@ -105,6 +107,17 @@ def test_pages_retry_after_the_network_drops(qtbot: QtBot) -> None:
     data = base64.b64encode(sample_page((600, 800))).decode("ascii")
     answer(link, "filing_document", {"document": {"sha256": sha, "data": data}})
     assert w.viewer.pixmap is not None and w.viewer.pixmap.width() == 600
+    # R turns a sideways photo; Ctrl + wheel zooms
+    qtbot.keyClick(w.viewer, Qt.Key.Key_R)
+    assert (w.viewer.pixmap.width(), w.viewer.pixmap.height()) == (800, 600)
+    assert w.viewer.zoom_label.text().startswith("适应窗口")
+    vp = w.viewer.scroll.viewport()
+    centre = QPointF(vp.width() / 2, vp.height() / 2)
+    QApplication.sendEvent(vp, QWheelEvent(
+        centre, vp.mapToGlobal(centre), QPoint(0, 0), QPoint(0, 120),
+        Qt.MouseButton.NoButton, Qt.KeyboardModifier.ControlModifier,
+        Qt.ScrollPhase.NoScrollPhase, False))
+    assert not w.viewer.zoom_label.text().startswith("适应窗口")
     # a damaged page is a sentence, not a crash
     w.viewer.closed.emit()
     w._open_page(1)
