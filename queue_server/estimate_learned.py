@@ -20,10 +20,12 @@ and what it looks at now:
 - the service's pace over the last 30 minutes (calls per minute), blended half and
   half with the per-counter figure when there were at least 4 calls: it catches what
   the shares miss (how the counters' selection really splits their time);
-- the hall's usual rhythm from earlier days still held (calls of the service per
-  15 minutes of the day, and priority tickets that will arrive and go first): beyond
-  the next 30 minutes the wait runs on at that pace, so a lunch break or a counter that
-  closes every afternoon is in the figure before it happens.
+- the hall's usual rhythm from earlier days still held: per 15 minutes of the day, the
+  service's calls while it had a queue (what its counters manage then, not what
+  arrivals allowed) and the priority tickets that arrived and went first. Beyond the
+  next 30 minutes the wait runs on at that pace (within them, half and half with the
+  present one), so a lunch break, or a counter that closes every afternoon, is in the
+  figure before it happens.
 """
 
 from __future__ import annotations
@@ -70,9 +72,21 @@ class History:
     slot_calls: dict[tuple[str, int], int] = field(default_factory=dict)
     slot_priority: dict[tuple[str, int], int] = field(default_factory=dict)
 
+    # Days on which the service had someone waiting in that slot: its calls per such
+    # slot are what its counters can do then, not what arrivals allowed.
+    slot_backlog: dict[tuple[str, int], int] = field(default_factory=dict)
+
     def slot_rate(self, table: dict[tuple[str, int], int], service: str,
                   slot: int) -> float:
         return table.get((service, slot), 0) / (self.days * SLOT.total_seconds())
+
+    def capacity(self, service: str, slot: int) -> float | None:
+        """Calls per second of `service` in `slot` on earlier days while it had a queue;
+        None when it never had one then (nothing learned about its pace)."""
+        days = self.slot_backlog.get((service, slot), 0)
+        if days == 0:
+            return None
+        return self.slot_calls.get((service, slot), 0) / (days * SLOT.total_seconds())
 
     def call_time_s(self, service: str, counter: str, hour: int, typical_s: float) -> float:
         p = self.by_service.get(service, Stats()).shrunk(typical_s)
@@ -88,6 +102,7 @@ def learn(s: HallState) -> History:
     h = History()
     today = s.last_at.date() if s.last_at is not None else None
     past: set[object] = set()
+    backlog: set[tuple[str, object, int]] = set()
     for t in s.tickets.values():
         if t.called_at is not None:
             h.calls.setdefault(t.service, []).append(t.called_at)
@@ -96,6 +111,10 @@ def learn(s: HallState) -> History:
             if t.called_at is not None and t.called_at.date() == t.day:
                 for key in ((t.service, slot_of(t.called_at)), (ANY, slot_of(t.called_at))):
                     h.slot_calls[key] = h.slot_calls.get(key, 0) + 1
+                # It waited in its (last) queue from queued_at until called.
+                waited_from = min(t.queued_at, t.called_at)
+                for slot in range(slot_of(waited_from), slot_of(t.called_at) + 1):
+                    backlog.add((t.service, t.day, slot))
             if t.priority:
                 key = (t.origin, slot_of(t.issued_at))
                 h.slot_priority[key] = h.slot_priority.get(key, 0) + 1
@@ -111,6 +130,8 @@ def learn(s: HallState) -> History:
     for times in h.calls.values():
         times.sort()
     h.days = len(past)
+    for service, _day, slot in backlog:
+        h.slot_backlog[(service, slot)] = h.slot_backlog.get((service, slot), 0) + 1
     return h
 
 
@@ -201,13 +222,13 @@ def forecast(hist: History, service: str, start: datetime, need: float,
             minutes=t.minute % int(SLOT.total_seconds() // 60))
         dt = (slot_end - t).total_seconds()
         slot = slot_of(t)
-        usual = hist.slot_rate(hist.slot_calls, service, slot)
+        usual = hist.capacity(service, slot)
         if elapsed < NEAR.total_seconds():
-            rate = rate_now
+            rate = rate_now if usual is None else (rate_now + usual) / 2
         elif hist.slot_calls.get((ANY, slot), 0) == 0:
             rate = 0.0  # nobody was called then on earlier days: closed, or lunch
-        else:  # the hall was calling; too few of this service to say: the present pace
-            rate = usual if usual > 0 else rate_now
+        else:  # the hall was calling; with no queue of this service then: present pace
+            rate = usual if usual is not None else rate_now
         need += hist.slot_rate(hist.slot_priority, service, slot) * dt
         if rate > 0 and rate * dt >= need:
             return elapsed + need / rate

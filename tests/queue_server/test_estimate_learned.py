@@ -58,3 +58,12 @@ def test_forecast_follows_earlier_days_rhythm_across_lunch() -> None:
     h.slot_priority[("A", 4 * 9)] = 2  # one priority arrival per slot at 09:00-09:15
     assert estimate_learned.forecast(h, "A", datetime(2026, 11, 24, 9, 0, tzinfo=TZ), 8,
                                      rate) > morning
+
+
+def test_capacity_counts_only_slots_with_a_queue() -> None:
+    h = estimate_learned.History(days=4)
+    h.slot_calls[("C", 60)] = 2
+    h.slot_backlog[("C", 60)] = 1  # a queue on one of the four days: 2 calls then
+    assert h.capacity("C", 60) == 2 / 900
+    assert h.slot_rate(h.slot_calls, "C", 60) == 2 / (4 * 900)  # arrivals-limited view
+    assert h.capacity("C", 61) is None
