@@ -24,6 +24,7 @@ from queue_server import estimate
 from queue_server.config import load_hall
 from queue_server.engine import Context, Engine
 from queue_server.engine import commands as c
+from queue_server.engine.core import prune
 from queue_server.engine.model import Source, TicketStatus
 
 HALL = Path(__file__).resolve().parents[1] / "assets/halls/demo.toml"
@@ -168,7 +169,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     unserved = 0
     first_day = 0
     for i in range(args.days):
-        unserved += simulate_day(engine, day0 + timedelta(days=i), rnd, hall.tz, rows)
+        day = day0 + timedelta(days=i)
+        # As the server does at midnight: keep yesterday's tickets, forget older ones
+        # (so the model learns from today and yesterday only, as it would in a hall).
+        prune(engine.state, day - timedelta(days=1))
+        unserved += simulate_day(engine, day, rnd, hall.tz, rows)
         if i == 0:
             first_day = len(rows)
     if not rows:
