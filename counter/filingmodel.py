@@ -10,6 +10,7 @@ arithmetic; the *_payload functions check the clerk's input before anything is s
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -255,6 +256,23 @@ def missing_choices(f: Mapping[str, Any]) -> list[Choice]:
 
 class InputProblem(ValueError):
     """The clerk's input cannot be sent; the message is the Chinese sentence to show."""
+
+
+NUMBER_HINT = "申报编号是字母F加日期和序号，如 F20261123001；今天的也可以只输入序号，如 1。"
+
+
+def filing_number(text: str, today: date) -> str:
+    """The filing number a clerk typed from a receipt: `F20261123001`, `20261123001`, or
+    today's sequence alone (`1`, `001`). Raises InputProblem with a sentence otherwise."""
+    # NFKC: a Chinese input method may type full-width ｆ２０…
+    t = "".join(unicodedata.normalize("NFKC", text).split()).upper().removeprefix("F")
+    if not t.isdigit() or not t.isascii():
+        raise InputProblem(NUMBER_HINT)
+    if len(t) <= 5:  # a sequence of today (F + day + 3..5 digits)
+        return f"F{today:%Y%m%d}{int(t):03d}"
+    if 11 <= len(t) <= 13:
+        return "F" + t
+    raise InputProblem(NUMBER_HINT)
 
 
 def _note(note: str) -> str | None:

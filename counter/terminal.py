@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -77,6 +78,7 @@ class ChoicePanel(QWidget):
 
     chosen = Signal(object)
     cancelled = Signal()
+    entered = Signal(str)  # text typed in the entry line (shown for some lists only)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -89,6 +91,13 @@ class ChoicePanel(QWidget):
                                 " color: #ffffff; }")
         self.list.itemActivated.connect(lambda _item: self._accept())
         self.empty = _label("", None, 22)
+        self.entry = QLineEdit()  # e.g. a filing number from a receipt
+        self.entry.setMinimumHeight(52)
+        self.entry.setStyleSheet("font-size: 22px; padding: 4px 8px;")
+        self.entry.hide()
+        self.entry_error = _label("", None, 20, bold=True)
+        self.entry_error.setStyleSheet("font-size: 20px; font-weight: bold; color: #b3261e;")
+        self.entry_error.hide()
         self.ok = QPushButton("Enter  确定")
         self.cancel = QPushButton("Esc  取消")
         self.cancel.setProperty("role", "secondary")
@@ -103,6 +112,8 @@ class ChoicePanel(QWidget):
         lay.addWidget(self.hint)
         lay.addWidget(self.list, 1)
         lay.addWidget(self.empty)
+        lay.addWidget(self.entry)
+        lay.addWidget(self.entry_error)
         lay.addLayout(row)
         self._choices: list[Choice] = []
         for i in range(1, 10):
@@ -112,8 +123,14 @@ class ChoicePanel(QWidget):
             QShortcut(QKeySequence(key), self).activated.connect(self._accept)
         QShortcut(QKeySequence("Escape"), self).activated.connect(self.cancelled.emit)
 
-    def show_choices(self, title: str, choices: list[Choice], empty_text: str) -> None:
+    def show_choices(self, title: str, choices: list[Choice], empty_text: str,
+                     entry: str | None = None) -> None:
+        """`entry`: placeholder of a line to type into instead of choosing (None: no line)."""
         self.title.setText(title)
+        self.entry.clear()
+        self.entry.setVisible(entry is not None)
+        self.entry.setPlaceholderText(entry or "")
+        self.entry_error.hide()
         self._choices = choices
         self.list.clear()
         for i, ch in enumerate(choices):
@@ -122,17 +139,28 @@ class ChoicePanel(QWidget):
         self.empty.setText("" if choices else empty_text)
         self.empty.setVisible(not choices)
         self.list.setVisible(bool(choices))
-        self.ok.setEnabled(bool(choices))
+        self.ok.setEnabled(bool(choices) or entry is not None)
         if choices:
             self.list.setCurrentRow(0)
             self.list.setFocus()
+        elif entry is not None:
+            self.entry.setFocus()
+
+    def show_entry_error(self, text: str) -> None:
+        self.entry_error.setText(text)
+        self.entry_error.show()
+        self.entry.setFocus()
 
     def _pick(self, i: int) -> None:
         if self.isVisible() and 0 <= i < len(self._choices):
             self.chosen.emit(self._choices[i])
 
     def _accept(self) -> None:
-        if self.isVisible():
+        if not self.isVisible():
+            return
+        if self.entry.isVisible() and self.entry.text().strip():
+            self.entered.emit(self.entry.text())
+        else:
             self._pick(self.list.currentRow())
 
 
@@ -276,6 +304,7 @@ class TerminalWindow(QWidget):
         self.chooser = ChoicePanel()
         self.chooser.chosen.connect(self._chosen)
         self.chooser.cancelled.connect(self._close_chooser)
+        self.chooser.entered.connect(self._number_entered)
         self.viewer = PageViewer()
         self.viewer.moved.connect(lambda d: self._open_page(self._page_index + d))
         self.viewer.closed.connect(self._back_to_main)
@@ -463,10 +492,12 @@ class TerminalWindow(QWidget):
                            model.no_show_choices(self.hall, list(reply.get("no_shows") or [])),
                            "今天没有过号的号票。")
 
-    def _open_chooser(self, op: str, title: str, choices: list[Choice], empty: str) -> None:
+    def _open_chooser(self, op: str, title: str, choices: list[Choice], empty: str,
+                      entry: str | None = None) -> None:
         self._choosing = op
-        self.chooser.show_choices(title, choices, empty)
+        self.chooser.show_choices(title, choices, empty, entry)
         self.pages.setCurrentWidget(self.chooser)
+        (self.chooser.list if choices else self.chooser.entry).setFocus()  # now it is shown
         self.refresh()
 
     def _close_chooser(self) -> None:
@@ -713,7 +744,19 @@ class TerminalWindow(QWidget):
         self._open_chooser("filings", "申报列表：本窗口业务中未办结的申报（最新在前）",
                            fm.list_choices(list(reply.get("filings") or []),
                                            self._clock().date()),
-                           "目前没有待处理的申报。")
+                           "目前没有待处理的申报。可在下面输入回执上的申报编号查找。",
+                           entry="或输入回执上的申报编号（今天的可只输序号），按 Enter 查找")
+
+    def _number_entered(self, text: str) -> None:
+        if self._choosing != "filings":
+            return
+        try:
+            number = fm.filing_number(text, self._clock().date())
+        except fm.InputProblem as e:
+            self.chooser.show_entry_error(str(e))
+            return
+        self._close_chooser()
+        self._open_listed(number)
 
     def _open_listed(self, number: str) -> None:
         if self.filing is not None and self.filing.get("number") == number:

@@ -134,3 +134,16 @@ def test_zoom_fits_then_steps() -> None:
     top = fm.PageZoom(4.0).zoom_in(img, box)
     assert top.factor == 4.0  # never beyond 400 %
     assert fm.PageZoom().scale((100, 100), (1000, 1000)) == 2.0  # small pages not blown up
+
+
+def test_filing_number_as_typed_from_a_receipt() -> None:
+    today = NOW.date()
+    assert fm.filing_number("F20261123001", today) == "F20261123001"
+    assert fm.filing_number(" f2026 1123 001", today) == "F20261123001"
+    assert fm.filing_number("20261120015", today) == "F20261120015"
+    assert fm.filing_number("7", today) == "F20261123007"
+    assert fm.filing_number("1234", today) == "F202611231234"
+    assert fm.filing_number("ｆ２０２６１１２３００１", today) == "F20261123001"  # full width
+    for bad in ("", "王秀英", "F2026112", "A001", "1-2", "1.5"):
+        with pytest.raises(fm.InputProblem, match="申报编号是字母F"):
+            fm.filing_number(bad, today)

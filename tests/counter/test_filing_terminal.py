@@ -147,3 +147,26 @@ def test_filing_read_refused_or_offline_is_a_sentence_in_the_panel(qtbot: QtBot)
     link.message.emit(f"{ROOT}/state/counter/3", {**state, "ticket": None,
                                                    "at": "2026-11-23T10:01:00+08:00"})
     assert not w.filing_panel.isVisible()
+
+
+def test_a_number_typed_from_the_receipt_opens_that_filing(qtbot: QtBot) -> None:
+    w, link, f = called_with_filing(qtbot)
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow, timeout=2000)
+    w._list_filings()
+    answer(link, "filings", {"filings": []})
+    assert w.pages.currentWidget() is w.chooser and w.chooser.entry.hasFocus()
+    assert "目前没有待处理的申报" in w.chooser.empty.text()
+    qtbot.keyClicks(w.chooser.entry, "A01")
+    qtbot.keyClick(w.chooser.entry, Qt.Key.Key_Return)
+    assert "申报编号是字母F" in w.chooser.entry_error.text()
+    assert w.pages.currentWidget() is w.chooser
+    w.chooser.entry.clear()
+    qtbot.keyClicks(w.chooser.entry, "9")  # a digit goes into the line, not a list choice
+    qtbot.keyClick(w.chooser.entry, Qt.Key.Key_Return)
+    assert w.pages.currentWidget() is w.main
+    assert last(link, "filing")[0] == {"number": "F20261123009"}
+    answer(link, "filing", {"error": {"code": "UNKNOWN_FILING"}}, ok=False)
+    assert w.filing_panel.message.text() == "没有找到这份申报，请核对申报编号。"
+    w._escape()
+    assert last(link, "filing")[0] == {"number": f["number"]}  # back to the ticket's own
