@@ -52,6 +52,17 @@ def small_button(text: str, on_click: Any, ui: Ui, *, secondary: bool = True,
     return b
 
 
+def keep_row(text: str, toggle: QPushButton, ui: Ui) -> QHBoxLayout:
+    """A line of text with a fixed-width toggle at its right (一次录入 offers)."""
+    toggle.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+    toggle.setMinimumWidth(260 if ui.theme.elder else 200)
+    lay = QHBoxLayout()
+    lay.setSpacing(16)
+    lay.addWidget(label(text, size=ui.theme.text_px + 2), 1)
+    lay.addWidget(toggle)
+    return lay
+
+
 def row(*widgets: QWidget, spacing: int = 16) -> QHBoxLayout:
     lay = QHBoxLayout()
     lay.setSpacing(spacing)
@@ -291,7 +302,6 @@ def swipe_page(screen: s.SwipeCard, ui: Ui) -> QWidget:
 def prefill_page(screen: s.PrefillOffer, ui: Ui) -> QWidget:
     d = screen.draft
     assert d is not None and d.prefill is not None
-    th = ui.theme
     w, lay = page(ui, "沿用上次填写的信息")
     lay.addWidget(steps(ui, 1))
     when = str(d.prefill.get("submitted_at") or "")[:10]
@@ -302,15 +312,17 @@ def prefill_page(screen: s.PrefillOffer, ui: Ui) -> QWidget:
     il.setSpacing(10)
     for f in d.prefill.get("fields") or ():
         k = str(f["key"])
-        il.addLayout(row(label(f"{f['label']}：{f['masked']}", size=th.text_px + 2),
-                         small_button("沿用", touch(ui, "reuse_field", k), ui,
-                                      name=f"reuse-{k}", checked=k in d.reuse_fields)))
+        il.addLayout(keep_row(f"{f['label']}：{f['masked']}",
+                              small_button("沿用", touch(ui, "reuse_field", k), ui,
+                                           name=f"reuse-{k}", checked=k in d.reuse_fields),
+                              ui))
     for x in d.prefill.get("documents") or ():
         k = str(x["material"])
-        il.addLayout(row(label(f"{x['name']}：照片 {x['pages']} 张（{str(x['captured_at'])[:10]}"
-                               " 拍摄）", size=th.text_px + 2),
-                         small_button("沿用", touch(ui, "reuse_doc", k), ui,
-                                      name=f"reusedoc-{k}", checked=k in d.reuse_documents)))
+        il.addLayout(keep_row(f"{x['name']}：照片 {x['pages']} 张（"
+                              f"{str(x['captured_at'])[:10]} 拍摄）",
+                              small_button("沿用", touch(ui, "reuse_doc", k), ui,
+                                           name=f"reusedoc-{k}",
+                                           checked=k in d.reuse_documents), ui))
     il.addStretch(1)
     lay.addWidget(scroll(inner), 1)
     lay.addLayout(row(small_button("全部重新填写", touch(ui, "skip"), ui, name="skip"),
@@ -388,9 +400,9 @@ def form_page(screen: s.FormPage, ui: Ui) -> QWidget:
         elif spec.key in d.reuse_fields and d.prefill:
             masked = next((str(f["masked"]) for f in d.prefill.get("fields") or ()
                            if f["key"] == spec.key), "")
-            il.addLayout(row(label(f"{masked}　（沿用上次）", size=th.text_px + 2),
-                             small_button("修改", touch(ui, "reuse_field", spec.key), ui,
-                                          name=f"change-{spec.key}")))
+            il.addLayout(keep_row(f"{masked}　（沿用上次）",
+                                  small_button("修改", touch(ui, "reuse_field", spec.key), ui,
+                                               name=f"change-{spec.key}"), ui))
         else:
             il.addWidget(field_input(spec, d, ui, error))
         il.addWidget(error)
@@ -420,60 +432,69 @@ def capture_page(screen: s.CapturePage, ui: Ui) -> QWidget:
     need = "必交" if mat.get("required", True) else "选交"
     w, lay = page(ui, f"拍摄材料 {screen.index + 1}/{total}：{mat['name']}（{need}）")
     lay.addWidget(steps(ui, 2))
-    hint = "请把材料平放在下方托盘上，文字朝上，然后点“拍照”。"
+    # Upright: preview above the buttons; landscape: preview left, the rest beside it.
+    body = QVBoxLayout() if ui.portrait else QHBoxLayout()
+    side = QVBoxLayout()
+    side.setSpacing(14)
+    hint = "请把材料平放在托盘上，文字朝上，然后点“拍照”。"
     if mat.get("note"):
         hint += f"\n{mat['note']}"
-    lay.addWidget(label(hint, center=True))
+    side.addWidget(label(hint, center=ui.portrait))
     if screen.problem:
-        p = label(screen.problem, color=th.accent, center=True, bold=True)
+        p = label(screen.problem, color=th.accent, center=ui.portrait, bold=True)
         p.setObjectName("capture-problem")
-        lay.addWidget(p)
+        side.addWidget(p)
     reused = key in d.reuse_documents
     if reused:
-        lay.addWidget(label("将沿用您上次拍摄的照片。如证件有变化，请点“重新拍摄”。",
-                            color=th.ok, center=True))
+        side.addWidget(label("将沿用您上次拍摄的照片。如证件有变化，请点“重新拍摄”。",
+                             color=th.ok, center=ui.portrait))
     view = QLabel(objectName="preview")
     view.setAlignment(Qt.AlignmentFlag.AlignCenter)
     view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-    size = 560 if ui.portrait else 420
+    size = 620 if ui.portrait else 560
     if screen.preview is not None:
         view.setPixmap(jpeg_pixmap(screen.preview.jpeg, size))
-    else:
-        view.setText("正在拍照…" if screen.capture_id else "（预览）")
         view.setMinimumHeight(200)
-    lay.addWidget(view, 1)
-    if screen.preview is not None:
-        lay.addWidget(label("请确认照片清晰、完整", center=True))
-        lay.addLayout(row(small_button("重拍", touch(ui, "retake"), ui, name="retake"),
-                          button("使用这张", touch(ui, "use"), name="use")))
-    elif reused:
-        lay.addLayout(row(small_button("重新拍摄", touch(ui, "reuse_doc"), ui,
-                                       name="reuse_doc")))
     else:
-        lay.addWidget(button("拍照", touch(ui, "shoot"), name="shoot", big=True, theme=th))
+        view.setText("正在拍照…" if screen.capture_id else "（拍照后在这里预览）")
+        view.setStyleSheet(f"border: 2px dashed {th.muted};")
+        view.setMinimumHeight(200)
+    body.addWidget(view, 3)
+    if screen.preview is not None:
+        side.addWidget(label("请确认照片清晰、完整", center=ui.portrait))
+        side.addLayout(row(small_button("重拍", touch(ui, "retake"), ui, name="retake"),
+                           button("使用这张", touch(ui, "use"), name="use")))
+    elif reused:
+        side.addLayout(row(small_button("重新拍摄", touch(ui, "reuse_doc"), ui,
+                                        name="reuse_doc")))
+    else:
+        side.addWidget(button("拍照", touch(ui, "shoot"), name="shoot", big=True, theme=th))
     pages = d.pages.get(key, [])
     if pages:
-        strip = QHBoxLayout()
-        strip.setSpacing(12)
+        strip = QGridLayout()
+        strip.setSpacing(10)
         for i, pg in enumerate(pages):
-            box = QVBoxLayout()
+            cell = QVBoxLayout()
             thumb = QLabel()
-            thumb.setPixmap(jpeg_pixmap(pg.jpeg, 140))
+            thumb.setPixmap(jpeg_pixmap(pg.jpeg, 110))
             thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            box.addWidget(thumb)
+            cell.addWidget(thumb)
             st = label(f"第{i + 1}张 {PAGE_STATUS[pg.status]}", size=th.small_px, center=True,
                        color=th.accent if pg.status == "refused" else None)
             st.setObjectName(f"page-status-{i}")
-            box.addWidget(st)
+            cell.addWidget(st)
             if pg.message:
                 msg = label(pg.message, size=th.small_px, color=th.accent)
                 msg.setObjectName(f"page-message-{i}")
-                box.addWidget(msg)
-            box.addWidget(small_button("删除", touch(ui, "remove_page", str(i)), ui,
-                                       name=f"remove-{i}"))
-            strip.addLayout(box)
-        strip.addStretch(1)
-        lay.addLayout(strip)
+                cell.addWidget(msg)
+            cell.addWidget(small_button("删除", touch(ui, "remove_page", str(i)), ui,
+                                        name=f"remove-{i}"))
+            strip.addLayout(cell, 0, i)
+        strip.setColumnStretch(len(pages), 1)
+        side.addLayout(strip)
+    side.addStretch(1)
+    body.addLayout(side, 2)
+    lay.addLayout(body, 1)
     last = screen.index + 1 >= total
     lay.addLayout(row(small_button("上一步", touch(ui, "back"), ui, name="back"),
                       button("下一步：核对" if last else "下一项材料", touch(ui, "next"),
@@ -504,9 +525,9 @@ def review_page(screen: s.ReviewPage, ui: Ui) -> QWidget:
         k = str(mat["key"])
         n = sum(1 for p in d.pages.get(k, ()) if p.status == "ok")
         what = "沿用上次照片" if k in d.reuse_documents else f"已拍 {n} 张"
-        il.addLayout(row(label(f"{mat['name']}：{what}", size=th.text_px + 2),
-                         small_button("修改", touch(ui, "edit_material", str(i)), ui,
-                                      name=f"edit-material-{i}")))
+        il.addLayout(keep_row(f"{mat['name']}：{what}",
+                              small_button("修改", touch(ui, "edit_material", str(i)), ui,
+                                           name=f"edit-material-{i}"), ui))
     bring = [x for x in d.materials if x.get("original") or not x.get("capture")]
     if bring:
         il.addWidget(label("到窗口时请携带：" + "、".join(
@@ -532,35 +553,42 @@ def receipt_page(screen: s.ReceiptShown, ui: Ui) -> QWidget:
     f, th = screen.filing, ui.theme
     w, lay = page(ui, "申报成功")
     lay.addWidget(steps(ui, 4))
-    lay.addWidget(label(str(f.get("item_name") or ""), size=th.title_px - 4, center=True))
+    text = QVBoxLayout()
+    text.setSpacing(14)
+    text.addWidget(label(str(f.get("item_name") or ""), size=th.title_px - 4, center=True))
+    text.addWidget(label("申报编号", "muted", center=True))
     num = label(str(f.get("number") or ""), size=80 if not th.elder else 96, bold=True,
                 center=True, color=th.primary)
     num.setObjectName("filing-number")
-    lay.addWidget(num)
+    text.addWidget(num)
     days = f.get("promised_limit_days")
     if days is not None:
-        lay.addWidget(label("承诺当场办结" if not days else f"承诺 {days} 个工作日内办结",
-                            center=True))
+        text.addWidget(label("承诺当场办结" if not days else f"承诺 {days} 个工作日内办结",
+                             center=True))
     bring = f.get("materials_to_bring") or ()
     if bring:
-        lay.addWidget(label("到窗口时请携带：" + "、".join(str(b["name"]) for b in bring),
-                            center=True))
+        text.addWidget(label("到窗口时请携带：" + "、".join(str(b["name"]) for b in bring),
+                             center=True))
     status = {"printing": ("正在打印回执…", th.text), "printed": ("回执已打印，请取走", th.ok),
               "failed": ("回执没有打印出来，请拍下本页的编号和二维码", th.accent)}
-    text, color = status[screen.print_status]
-    lay.addWidget(label(text, center=True, color=color, bold=True))
+    words, color = status[screen.print_status]
+    text.addWidget(label(words, center=True, color=color, bold=True))
     qr = QLabel(objectName="filing-qr")
     qr.setPixmap(qr_pixmap(urljoin(ui.qr_base, f"/filing/{hall_id(ui)}/{f.get('code')}"), 260))
     qr.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    lay.addWidget(qr)
+    qr_box = QVBoxLayout()
+    qr_box.addWidget(qr)
+    qr_box.addWidget(label("扫码查看办理进度", "muted", center=True))
+    body = QVBoxLayout() if ui.portrait else QHBoxLayout()
+    body.addLayout(text, 3)
+    body.addLayout(qr_box, 2)
     lay.addStretch(1)
-    if f.get("ticket"):
-        lay.addWidget(label("已为本次申报关联号票", center=True))
+    lay.addLayout(body)
+    lay.addStretch(1)
     lay.addWidget(button(f"现在取号到{f.get('service_name') or '窗口'}办理",
                          touch(ui, "take_ticket"), name="take_ticket", big=True, theme=th))
-    btns = [small_button("补打回执", touch(ui, "reprint"), ui, name="reprint"),
-            small_button("完成", touch(ui, "done"), ui, name="done")]
-    lay.addLayout(row(*btns))
+    lay.addLayout(row(small_button("补打回执", touch(ui, "reprint"), ui, name="reprint"),
+                      small_button("完成", touch(ui, "done"), ui, name="done")))
     return w
 
 

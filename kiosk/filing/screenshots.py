@@ -1,0 +1,136 @@
+"""python -m kiosk.filing.screenshots --out docs/: 办事指南 and 我要申报 pages at 1080x1920
+and 1920x1080, drawn from the real catalogue and made-up answers (no broker, no devices)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m kiosk.filing.screenshots", description=__doc__)
+    ap.add_argument("--config", default="assets/halls/demo.toml")
+    ap.add_argument("--out", default="docs")
+    args = ap.parse_args(argv)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+    from PySide6.QtWidgets import QApplication
+
+    from counter.nonefix import top_up
+    from queue_server import catalogue
+    from queue_server.config import load_hall
+    from queue_server.mqttlink import BrokerAddress
+    from ui.shots import LANDSCAPE, PORTRAIT, grab
+    from ui.theme import install_fonts
+
+    from .. import machine as m
+    from ..app import assemble
+    from . import states as s
+    from .capture import prepare_page, sample_page
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    install_fonts(app)  # type: ignore[arg-type]
+    top_up()
+    hall = load_hall(args.config)
+    _, cat = catalogue.for_hall(hall)
+    ctl = assemble(hall, "kiosk-1", "unused", BrokerAddress("127.0.0.1", 9),
+                   tempfile.mkdtemp(prefix="kiosk-shots-"), idcard_port="", scanner_port="",
+                   printer="file:/dev/null")
+    k = ctl.machine
+    k.ctx.devices = {}
+    out = Path(args.out)
+    problems: list[str] = []
+
+    def shot(name: str, screen: m.Screen, *, elder: bool = False,
+             landscape: bool = False) -> None:
+        k.screen, k.ctx.elder = screen, elder
+        k.ctx.remaining_s = k.ctx.page_timeout_s
+        size = LANDSCAPE if landscape else PORTRAIT
+        ctl.window.resize(size)
+        ctl._render(force=True)
+        ctl.window.set_banner("")
+        path = grab(ctl.window, out / f"kiosk-{name}.png", size)
+        got = ctl.window.size()
+        if got != size:
+            problems.append(f"{path}: laid out at {got.width()}x{got.height()}")
+        print(path)
+
+    index = cat.index()
+    guide = cat.items["dibao-shenqing"].guide()
+    browse = s.GuideIndex(index=index, tab="event", group="社会救助")
+    shot("guide-index", browse)
+    shot("guide-index-landscape", replace_tab(browse, "dept", "县民政局"), landscape=True)
+    shot("guide-search", s.GuideIndex(index=index, tab="search", query="cj"))
+    shot("guide", s.GuideShown(guide=guide, code="dibao-shenqing", back=browse))
+    shot("guide-elder-landscape", s.GuideShown(guide=guide, code="dibao-shenqing", back=browse),
+         elder=True, landscape=True)
+    shot("guide-report", s.GuideReport(guide=guide, code="dibao-shenqing",
+                                       choices_all=tuple(index["report_choices"]),
+                                       chosen=("所需材料有误",), text="还需要户口簿复印件"))
+
+    target = cat.items["canji-butie"].guide()
+    card = m.CardInfo("320582196002021234", "吴建国", 66, "男", "1960-02-02",
+                      "江苏省张家港市杨舍镇人民路88号", "汉")
+    d = s.Draft(code="canji-butie", name=target["name"], kind="item", target=target)
+    d.fill_from_card(card)
+    d.edit("phone", "1381234", _today())
+    d.edit("address_now", "张家港市杨舍镇东街12号", _today())
+    d.edit("subsidy_kind", "护理补贴", _today())
+    shot("filing-form", s.FormPage(draft=d))
+    shot("filing-form-landscape", s.FormPage(draft=d), landscape=True)
+    shot("filing-form-elder", s.FormPage(draft=d), elder=True)
+    d.edit("phone", "13812345678", _today())
+    d.edit("disability_cert_no", "32058219600202123441", _today())
+    d.edit("bank_name", "农村商业银行", _today())
+    d.edit("bank_account", "6228480402564890018", _today())
+    page = prepare_page(sample_page("居民身份证"))
+    p1 = s.Page("c1", page.jpeg, page.width, page.height, "r1", "ab" * 32, "ok")
+    d.pages["id_card"] = [p1]
+    preview = s.Page("c2", page.jpeg, page.width, page.height)
+    shot("filing-capture", s.CapturePage(draft=d, index=0, preview=preview))
+    shot("filing-capture-landscape", s.CapturePage(draft=d, index=0), landscape=True)
+    d.pages["disability_cert"] = [s.Page("c3", page.jpeg, page.width, page.height, "r3",
+                                         "cd" * 32, "ok")]
+    d.prefill = {"from": "F20260901003", "submitted_at": "2026-09-01T10:00:00+08:00",
+                 "fields": [{"key": "bank_account", "label": "本人银行账号", "masked":
+                             "****0018"}],
+                 "documents": [{"material": "bank_card", "name": "本人银行卡或社保卡",
+                                "pages": 1, "captured_at": "2026-09-01T10:02:00+08:00"}]}
+    d.reuse_fields = {"bank_account"}
+    d.reuse_documents = {"bank_card"}
+    shot("filing-prefill", s.PrefillOffer(draft=d))
+    shot("filing-review", s.ReviewPage(draft=d))
+    shot("filing-review-landscape", s.ReviewPage(draft=d), landscape=True)
+    shot("filing-review-elder-landscape", s.ReviewPage(draft=d), elder=True, landscape=True)
+    receipt = {"number": "F20261123007", "code": "k3Jd9QxT2mPw", "item_name": target["name"],
+               "service": "A", "service_name": "综合受理", "promised_limit_days": 15,
+               "status_name": "已提交", "applicant": "吴*国",
+               "id_number": "320582**********34",
+               "materials_to_bring": [{"key": "id_card", "name": "居民身份证", "original": True,
+                                       "copies": 1}]}
+    shot("filing-receipt", s.ReceiptShown(filing=receipt, print_id="p", print_status="printed"))
+    shot("filing-receipt-landscape", s.ReceiptShown(filing=receipt, print_id="p",
+                                                   print_status="printed"), landscape=True)
+    ctl.close()
+    for p in problems:
+        print(f"TOO BIG: {p}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def replace_tab(screen: object, tab: str, group: str) -> object:
+    from dataclasses import replace
+
+    return replace(screen, tab=tab, group=group)  # type: ignore[type-var]
+
+
+def _today():  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    return date.today()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
