@@ -257,3 +257,14 @@ def test_hub_wakes_only_the_streams_showing_a_hall() -> None:
         assert "demo" not in hub.queues
 
     asyncio.run(run())
+
+
+def test_search_finds_by_id_or_name_in_order() -> None:
+    d = Directory()
+    for i, name in enumerate(["青水镇便民服务中心", "示范县政务服务中心", "青山乡便民服务中心"]):
+        d.put_snapshot(f"h{i}", {"name": name, "services": [], "counters": []})
+    assert [h.hall for h in d.page("便民")[0]] == ["h0", "h2"]
+    assert [h.hall for h in d.page("H1")[0]] == ["h1"]
+    assert d.page("中心\nh1")[1] == 0  # never across two halls
+    d.put_snapshot("h1", {"name": "示范县政务服务大厅", "services": [], "counters": []})
+    assert d.page("大厅")[1] == 1  # a rename is found at once
