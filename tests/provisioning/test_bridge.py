@@ -190,7 +190,9 @@ def test_snapshot_requests_and_replies_cross_and_survive_a_wan_cut(two_brokers: 
         central.start(portal_addr.port)
         watcher.wait("qms/demo/public/wait", lambda p: waiting_a(p) == before + 3,
                      timeout=15)
-        assert time.monotonic() - t0 < 15
+        took = time.monotonic() - t0
+        print(f"central view current {took:.1f} s after the central broker restarted")
+        assert took < 15
         watcher.wait("qms/demo/status/bridge", lambda p: p == b"1")
 
 
