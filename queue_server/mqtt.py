@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -27,7 +27,7 @@ from paho.mqtt.properties import Properties
 
 from . import mqttlink, requests
 from .config import Hall
-from .engine import Context, Engine, EventKind, Outcome
+from .engine import Context, Engine, EventKind, Outcome, TicketStatus
 from .engine.core import prune
 from .errors import Refusal
 from .store import Store
@@ -38,7 +38,8 @@ log = logging.getLogger("queue_server")
 BATCH_MAX = 256
 REFRESH_S = 60.0  # public snapshot republished this often, so the portal sees a live hall
 STATE_COALESCE_S = 0.1
-SLOW_BATCH_S = 0.1  # logged: a resident waits on every request of a slow batch
+SLOW_BATCH_S = 0.1
+ANNOUNCE_AGAIN_S = 120  # logged: a resident waits on every request of a slow batch
 
 
 def new_code() -> str:
@@ -101,6 +102,7 @@ class QueueServer:
         self._dirty_services: set[str] = set()
         self._dirty_counters: set[str] = set()
         self._state_at = 0.0
+        self._announced_recent = False
         self.engine = self._load_engine()
         self.client = mqttlink.make_client(
             hall.id, "server", password, clean_start=False,
@@ -359,6 +361,22 @@ class QueueServer:
         self._publish_state({s.code for s in self.hall.services},
                             {c.id for c in self.hall.counters}, now)
         self._last_refresh = time.monotonic()
+        if not self._announced_recent:
+            self._announced_recent = True
+            self._announce_recent_calls(now)
+
+    def _announce_recent_calls(self, now: datetime) -> None:
+        """Once after start: a crash between committing a call and publishing its
+        event/called would leave a resident who never hears their number (the reliability
+        suite saw 65 of 1,654 calls over 100 kills). Calls of the last ANNOUNCE_AGAIN_S
+        still waiting at their counter are announced again with their original `at`, so
+        a board that did hear one takes this as a repeat and stays silent."""
+        for cid, ct in self.engine.state.counters.items():
+            t = self.engine.state.tickets.get(ct.current) if ct.current is not None else None
+            if (t is not None and t.status is TicketStatus.CALLED and t.called_at is not None
+                    and now - t.called_at <= timedelta(seconds=ANNOUNCE_AGAIN_S)):
+                log.info("announcing %s at counter %s again after a restart", t.number, cid)
+                self._publish_called(t.id, cid, t.called_at, recall=False)
 
     def _new_day(self, today: date) -> None:
         """Midnight: numbering restarts by itself (it is per day); forget old closed tickets."""

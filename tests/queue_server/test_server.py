@@ -262,3 +262,40 @@ def test_request_sent_while_the_server_is_down_is_answered_when_it_starts(
             assert result and result[0]["ok"] and result[0]["ticket"]["number"] == "D001"
     finally:
         proc.close()
+
+
+def test_a_call_committed_but_never_announced_is_announced_after_a_restart(
+    broker: Broker, tmp_path: Path
+) -> None:
+    """A crash between the commit of a call and its event/called: the resident must still
+    hear their number (found by ./qms bench reliability: 65 of 1,654 calls were silent)."""
+    from itertools import count
+
+    from queue_server.config import load_hall
+    from queue_server.engine import Context, Engine
+    from queue_server.engine import commands as c
+    from queue_server.engine.model import Source
+    from queue_server.store import Store
+    from tests.support.broker import DEMO_HALL
+
+    hall = load_hall(DEMO_HALL)
+    store = Store(tmp_path / "data", hall)
+    engine = Engine(hall, store.load(datetime.now(TZ).date()))
+    codes = count()
+    called_at = datetime.now(TZ).replace(microsecond=123000)
+    for i, cmd in enumerate([c.Issue("A", Source.WALK_IN), c.Open("2"), c.CallNext("2")]):
+        out = engine.handle(cmd, Context(called_at, lambda: f"code{next(codes)}"))
+        with store.transaction():  # committed, as before a crash; nothing published
+            store.record(device="counter-2", request_id=f"r{i}", op="x", at=called_at,
+                         events=out.events, state=engine.state, reply=out.reply)
+    store.close()
+
+    board = broker.collector("display-1", "qms/demo/event/called")
+    s = in_process(broker, tmp_path / "data")
+    try:
+        call = board.wait_for("qms/demo/event/called").json()
+        assert call["number"] == "A001" and call["counter"] == "2"
+        assert call["at"] == called_at.isoformat(timespec="milliseconds")  # the original call
+        assert len(board.received("qms/demo/event/called")) == 1
+    finally:
+        s.stop()
