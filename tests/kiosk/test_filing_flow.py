@@ -207,3 +207,37 @@ def test_timeout_mid_form_clears_everything(rig: Rig, qtbot: QtBot, tmp_path: Pa
     rig.wait_screen(m.Home)
     assert not draft.values and not draft.pages and draft.card is None
     assert k.machine.ctx.card is None
+
+
+def test_server_killed_mid_filing_loses_nothing_acknowledged(rig: Rig, qtbot: QtBot,
+                                                            tmp_path: Path) -> None:
+    """Pages the server acknowledged survive a kill -9; the `file` sent while it is down
+    waits in the outbox and is answered once it is back, exactly once."""
+    from tests.support.server import ServerProcess
+
+    srv = ServerProcess(rig.broker, tmp_path / "server-data").start()
+    try:
+        rig.start_kiosk(camera_dir=str(tmp_path / "camera"), request_timeout=2.0,
+                        retry_every_s=0.5)
+        rig.wait_home_live()
+        fill_huji(rig, qtbot, card("郑和平", "1970-10-10"))
+        cam = tmp_path / "camera"
+        capture(rig, qtbot, cam, "居民身份证")
+        click(rig, qtbot, "next")
+        capture(rig, qtbot, cam, "户口簿")
+        click(rig, qtbot, "next")
+        click(rig, qtbot, "next")
+        rig.wait_screen(s.ReviewPage)
+        srv.kill()
+        click(rig, qtbot, "submit")
+        k = rig.kiosk
+        assert k is not None
+        assert [i.op for i in k.outbox.pending()] == ["file"]
+        rig.qtbot.waitUntil(lambda: getattr(rig.screen, "offline", False), timeout=8000)
+        srv.start()
+        shown = rig.wait_screen(s.ReceiptShown, timeout=20000)
+        assert isinstance(shown, s.ReceiptShown) and shown.filing["number"].endswith("001")
+        rig.qtbot.waitUntil(lambda: len(k.outbox) == 0, timeout=5000)
+    finally:
+        rig.stop_kiosk()
+        srv.close()
