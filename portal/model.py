@@ -46,7 +46,10 @@ class HallView:
             "services": [
                 {"service": s.get("service"), "name": s.get("name"),
                  "waiting": s.get("waiting", 0), "est_wait_s": s.get("est_wait_s", 0),
-                 "est_wait_text": minutes_text(s.get("est_wait_s", 0)),
+                 # Nobody waiting: "no queue", not the few minutes until a busy
+                 # counter frees up (which reads as a contradiction on a phone).
+                 "est_wait_text": "无需排队" if not s.get("waiting") else
+                 minutes_text(s.get("est_wait_s", 0)),
                  "open": s.get("open", True)}
                 for s in snap.get("services", [])
             ],

@@ -64,6 +64,7 @@ def test_api_matches_the_pages_and_has_openapi(setup: Any) -> None:
     client, _, _ = setup
     h = client.get("/api/v1/halls/demo").json()
     assert h["services"][0]["waiting"] == 7 and h["online"] is True
+    assert h["services"][1]["est_wait_text"] == "无需排队"  # nobody waiting
     assert client.get("/api/v1/halls").json()["total"] == 1
     assert client.get("/api/v1/halls/x").json()["code"] == "UNKNOWN_HALL"
     spec = client.get("/api/openapi.json").json()
