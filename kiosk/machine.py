@@ -403,8 +403,16 @@ def lookup(ctx: Context, query: dict[str, str]) -> Screen:
     return Busy(rid, "lookup", "正在查询，请稍候…")
 
 
+# Other flows' QR codes, asked first: each returns its screen, or None when not theirs.
+SCAN_ROUTES: list[Callable[[Context, str], Screen | None]] = []
+
+
 def scanned_at_home(ctx: Context, data: str) -> Screen:
     """A ticket's QR is a web address ending in its code; anything else is a booking."""
+    for route in SCAN_ROUTES:
+        routed = route(ctx, data)
+        if routed is not None:
+            return routed
     if "://" in data:
         return lookup(ctx, {"code": ticket_code(data)})
     return checkin(ctx, booking_code(data))

@@ -116,6 +116,7 @@ class Draft:
     pages: dict[str, list[Page]] = field(default_factory=dict)
     consent: bool = True
     notice: str = ""  # a server refusal to show on the next page
+    supplement: str = ""  # the receipt code when these pages are 补正 for a filing
 
     @property
     def specs(self) -> list[FieldSpec]:
@@ -555,10 +556,12 @@ class CapturePage(FilingScreen):
         if a == "next":
             if self.index + 1 < len(d.capture_materials):
                 return CapturePage(draft=d, index=self.index + 1)
-            return ReviewPage(draft=d)
+            return SupplementReview(draft=d) if d.supplement else ReviewPage(draft=d)
         if a == "back":
             if self.index > 0:
                 return CapturePage(draft=d, index=self.index - 1)
+            if d.supplement:
+                return self
             return FormPage(draft=d)
         return None
 
@@ -624,6 +627,78 @@ class ReceiptShown(FilingScreen):
         return None
 
 
+@dataclass(frozen=True)
+class FilingStatusShown(FilingScreen):
+    """A receipt's QR scanned at home: where the filing stands (no personal data); 补正
+    materials can be photographed here."""
+
+    filing: Any = None
+    code: str = ""
+    notice: str = ""
+
+    def on(self, event: Any, ctx: m.Context) -> m.Screen | None:
+        if not isinstance(event, m.Touch):
+            return None
+        f = self.filing or {}
+        if event.action == "supplement" and f.get("status") == "needs_more":
+            return fetch(ctx, {"item": f.get("item")}, "guide", "正在准备补交材料…",
+                         then="supplement", data=self)
+        if event.action == "take_ticket" and f.get("status") in OPEN_STATUSES:
+            rid = ctx.new_id()
+            ctx.emit(m.Send(rid, "filing_ticket", {"code": self.code}, durable=True))
+            return m.Busy(rid, "filing_ticket", "正在为您取号，请稍候…",
+                          service=str(f.get("service") or ""))
+        if event.action == "done":
+            return m.go_home(ctx)
+        return None
+
+
+OPEN_STATUSES = ("submitted", "accepted", "needs_more")
+
+
+@dataclass(frozen=True, eq=False)
+class SupplementReview(FilingScreen):
+    draft: Draft | None = None
+    problem: str = ""
+
+    def on(self, event: Any, ctx: m.Context) -> m.Screen | None:
+        d = self.draft
+        assert d is not None
+        if not isinstance(event, m.Touch):
+            return None
+        if event.action == "edit_material":
+            return CapturePage(draft=d, index=int(event.arg or 0))
+        if event.action == "submit":
+            if d.uploading():
+                return replace(self, problem="照片还在上传，请稍候再提交。")
+            docs = {k: [p.sha256 for p in ps if p.status == "ok"] for k, ps in d.pages.items()}
+            docs = {k: v for k, v in docs.items() if v}
+            if not docs:
+                return replace(self, problem="还没有拍摄任何材料。")
+            rid = ctx.new_id()
+            ctx.emit(m.Send(rid, "filing_supplement", {"code": d.supplement, "documents": docs},
+                            durable=True))
+            return Waiting(request_id=rid, text="正在提交补正材料…", then="supplemented",
+                           draft=d, data=d.supplement)
+        return None
+
+
+def filing_code(data: str) -> str | None:
+    """The code of a filing receipt's QR (`…/filing/{hall}/{code}`), else None."""
+    if "/filing/" not in data:
+        return None
+    tail = data.strip().split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return tail[:64] or None
+
+
+def scanned_receipt(ctx: m.Context, data: str) -> m.Screen | None:
+    code = filing_code(data)
+    if code is None:
+        return None
+    return fetch(ctx, {"code": code}, "filing_status", "正在查询申报进度…", then="status",
+                 data=code)
+
+
 # ------------------------------------------------------------------------ flows
 
 
@@ -673,7 +748,7 @@ def on_answer(w: Waiting, reply: dict[str, Any], ctx: m.Context) -> m.Screen:
     code = str(err.get("code") or "")
     if not reply.get("ok"):
         if code == "OFFLINE":
-            if w.then == "filed":
+            if w.then in ("filed", "supplemented"):
                 return replace(w, offline=True)  # kept in the outbox; the answer still comes
             if w.then == "prefill" and w.draft is not None:
                 return FormPage(draft=w.draft)  # 一次录入 is a convenience: type it in
@@ -681,6 +756,9 @@ def on_answer(w: Waiting, reply: dict[str, Any], ctx: m.Context) -> m.Screen:
                           ok=False, back=None)
         if w.then == "filed" and w.draft is not None:
             return filing_refused(w.draft, code, err)
+        if w.then == "supplemented" and w.draft is not None:
+            return SupplementReview(draft=w.draft, problem=str(err.get("message") or
+                                                               "提交没有成功，请稍候再试。"))
         return Notice(title="没有办成", message=str(err.get("message") or "请稍候再试。"),
                       ok=False, back=w.data if isinstance(w.data, m.Screen) else None)
     if w.then == "index":
@@ -704,6 +782,21 @@ def on_answer(w: Waiting, reply: dict[str, Any], ctx: m.Context) -> m.Screen:
             w.draft.reuse_documents = {str(x["material"]) for x in offer.get("documents") or ()}
             return PrefillOffer(draft=w.draft)
         return FormPage(draft=w.draft)
+    if w.then == "status":
+        return FilingStatusShown(filing=reply.get("filing") or {}, code=str(w.data or ""))
+    if w.then == "supplement" and isinstance(w.data, FilingStatusShown):
+        guide = reply.get("guide") or reply.get("bundle") or {}
+        d = Draft(code=str(guide.get("code") or ""), name=str(guide.get("name") or ""),
+                  kind="item", target=guide, supplement=w.data.code)
+        if not d.capture_materials:
+            return Notice(title="无法在本机补交", message="这项材料请带到窗口提交。",
+                          ok=False, back=w.data)
+        return CapturePage(draft=d, index=0)
+    if w.then == "supplemented":
+        if w.draft is not None:
+            w.draft.wipe()
+        return FilingStatusShown(filing=reply.get("filing") or {}, code=str(w.data or ""),
+                                 notice="补正材料已提交，请等待工作人员审核")
     if w.then == "filed":
         filing = reply.get("filing") or {}
         if w.draft is not None:
@@ -739,3 +832,5 @@ def filing_refused(d: Draft, code: str, err: dict[str, Any]) -> m.Screen:
 def install() -> None:
     m.register_entry("guide", "办事指南", open_guide, order=30)
     m.register_entry("file", "我要申报", open_filing, order=25)
+    if scanned_receipt not in m.SCAN_ROUTES:
+        m.SCAN_ROUTES.append(scanned_receipt)

@@ -592,6 +592,61 @@ def receipt_page(screen: s.ReceiptShown, ui: Ui) -> QWidget:
     return w
 
 
+@register_widget(s.FilingStatusShown)
+def status_page(screen: s.FilingStatusShown, ui: Ui) -> QWidget:
+    f, th = screen.filing or {}, ui.theme
+    w, lay = page(ui, "申报进度")
+    lay.addStretch(1)
+    lay.addWidget(label(str(f.get("item_name") or ""), size=th.title_px - 4, center=True))
+    lay.addWidget(label(f"申报编号 {f.get('number') or ''}", center=True))
+    st = label(str(f.get("status_name") or f.get("status") or ""), size=th.title_px + 12,
+               bold=True, center=True,
+               color=th.accent if f.get("status") in ("needs_more", "rejected") else th.primary)
+    st.setObjectName("filing-status")
+    lay.addWidget(st)
+    if screen.notice:
+        lay.addWidget(label(screen.notice, center=True, color=th.ok, bold=True))
+    missing = list(f.get("missing") or ())
+    if f.get("status") == "needs_more" and missing:
+        lay.addWidget(label("需要补正的材料：", bold=True, center=True))
+        box = label("\n".join(f"· {x}" for x in missing), size=th.text_px + 2, center=True)
+        box.setObjectName("filing-missing")
+        lay.addWidget(box)
+    if f.get("reason"):
+        lay.addWidget(label(f"原因：{f['reason']}", center=True, color=th.accent))
+    lay.addStretch(2)
+    btns = []
+    if f.get("status") == "needs_more":
+        btns.append(button("拍照补交材料", touch(ui, "supplement"), name="supplement"))
+    if f.get("status") in s.OPEN_STATUSES:
+        btns.append(small_button("取号到窗口办理", touch(ui, "take_ticket"), ui,
+                                 name="take_ticket"))
+    btns.append(small_button("完成", touch(ui, "done"), ui, name="done"))
+    lay.addLayout(row(*btns))
+    return w
+
+
+@register_widget(s.SupplementReview)
+def supplement_review_page(screen: s.SupplementReview, ui: Ui) -> QWidget:
+    d = screen.draft
+    assert d is not None
+    th = ui.theme
+    w, lay = page(ui, f"核对补正材料：{d.name}")
+    for i, mat in enumerate(d.capture_materials):
+        n = sum(1 for p in d.pages.get(str(mat["key"]), ()) if p.status == "ok")
+        what = f"已拍 {n} 张" if n else "不补交"
+        lay.addLayout(keep_row(f"{mat['name']}：{what}",
+                               small_button("拍照", touch(ui, "edit_material", str(i)), ui,
+                                            name=f"edit-material-{i}"), ui))
+    lay.addStretch(1)
+    if screen.problem:
+        p = label(screen.problem, color=th.accent, center=True, bold=True)
+        p.setObjectName("review-problem")
+        lay.addWidget(p)
+    lay.addWidget(button("提交补正材料", touch(ui, "submit"), name="submit", big=True, theme=th))
+    return w
+
+
 def hall_id(ui: Ui) -> str:
     return str(getattr(ui.ctx, "hall_id", "") or "")
 

@@ -241,3 +241,48 @@ def test_server_killed_mid_filing_loses_nothing_acknowledged(rig: Rig, qtbot: Qt
     finally:
         rig.stop_kiosk()
         srv.close()
+
+
+def test_receipt_qr_shows_progress_and_takes_supplement_pages(rig: Rig, qtbot: QtBot,
+                                                              tmp_path: Path) -> None:
+    """The clerk asks for more; the resident scans the receipt's QR at a kiosk, sees what is
+    missing and photographs it; the filing is submitted again."""
+    from queue_server.client import RequestClient
+
+    start(rig, tmp_path)
+    fill_huji(rig, qtbot, card("冯秋菊", "1966-12-12"))
+    cam = tmp_path / "camera"
+    capture(rig, qtbot, cam, "居民身份证")
+    click(rig, qtbot, "next")
+    capture(rig, qtbot, cam, "户口簿")
+    click(rig, qtbot, "next")
+    click(rig, qtbot, "next")
+    click(rig, qtbot, "submit")
+    shown = rig.wait_screen(s.ReceiptShown)
+    filing = shown.filing  # type: ignore[union-attr]
+    click(rig, qtbot, "take_ticket")
+    rig.wait_screen(m.TicketShown)
+    click(rig, qtbot, "done")
+    rig.wait_screen(m.Home)
+    with RequestClient("demo", "counter-1", rig.broker.password("counter-1"),
+                       rig.broker.broker_address) as desk:
+        assert desk.request("open")["ok"]
+        assert desk.request("call_next")["ok"]
+        more = desk.request("filing_more", {"number": filing["number"],
+                                            "missing": ["户口簿本人页（原件）"]})
+        assert more["ok"], more
+    rig.scanner.scan(f"https://hall.example/filing/demo/{filing['code']}")
+    st = rig.wait_screen(s.FilingStatusShown)
+    assert isinstance(st, s.FilingStatusShown) and st.filing["status"] == "needs_more"
+    assert "户口簿本人页" in rig.find(QLabel, "filing-missing").text()
+    click(rig, qtbot, "supplement")
+    rig.wait_screen(s.CapturePage)
+    click(rig, qtbot, "next")  # 身份证 is not what was asked for
+    capture(rig, qtbot, cam, "户口簿本人页")
+    click(rig, qtbot, "next")
+    click(rig, qtbot, "next")
+    rig.wait_screen(s.SupplementReview)
+    click(rig, qtbot, "submit")
+    done = rig.wait_screen(s.FilingStatusShown)
+    assert isinstance(done, s.FilingStatusShown) and done.filing["status"] == "submitted"
+    assert done.notice and done.filing["documents"] == 3
