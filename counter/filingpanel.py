@@ -19,7 +19,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QFrame,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QScrollArea,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -35,6 +35,7 @@ from . import filingmodel as fm
 from .filingmodel import FilingView, InputProblem, PageRef, PageZoom
 from .model import Choice
 
+LABEL_MAX = 150  # px of the form's label column
 BOX = ("background: #ffffff; border: 2px solid #c9d2dc; border-radius: 12px;")
 
 
@@ -58,6 +59,22 @@ def _button(text: str, secondary: bool = False) -> QPushButton:
     if secondary:
         b.setProperty("role", "secondary")
     return b
+
+
+def fields_html(rows: Sequence[fm.FieldRow]) -> str:
+    """The form as a two-column table; long catalogue labels (本人银行账号（社保卡金融账户或
+    一卡通）) wrap in their narrow column so values (ID number, account) keep their room."""
+    out = ['<table width="100%" cellspacing="0" cellpadding="4">']
+    for r in rows:
+        mark = (f'　<span style="font-size: 15px; font-weight: normal; color: #4a5363;">'
+                f"{html.escape(r.mark)}</span>" if r.mark else "")
+        out.append(
+            f'<tr><td width="{LABEL_MAX}" align="right" valign="top" '
+            f'style="color: #4a5363; font-size: 18px;">{html.escape(r.label)}：</td>'
+            f'<td valign="top" style="font-weight: bold; color: #1a1a1a;">'
+            f"{html.escape(r.value)}{mark}</td></tr>")
+    out.append("</table>")
+    return "".join(out)
 
 
 class FilingPanel(QFrame):
@@ -86,21 +103,23 @@ class FilingPanel(QFrame):
         head.addWidget(self.state)
         head.addWidget(self.reload)
 
-        self.fields_box = QWidget()
-        self.fields_grid = QGridLayout(self.fields_box)
-        self.fields_grid.setColumnStretch(1, 1)
-        self.fields_grid.setVerticalSpacing(6)
-        self.fields = QScrollArea()
-        self.fields.setWidgetResizable(True)
-        self.fields.setWidget(self.fields_box)
+        # The form as a table in a text browser: it wraps long labels and values and
+        # scrolls by itself (a grid of word-wrapped labels in a QScrollArea cut wrapped
+        # lines off when the scroll bar came and went); text stays selectable.
+        self.fields = QTextBrowser()
         self.fields.setFrameShape(QFrame.Shape.NoFrame)
         self.fields.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.fields.setStyleSheet("QTextBrowser { background: #ffffff; font-size: 20px; }")
+        self.fields.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self._rows: tuple[fm.FieldRow, ...] | None = None
 
         self.materials = QListWidget()
         self.materials.setWordWrap(True)
         self.materials.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.materials.setResizeMode(QListWidget.ResizeMode.Adjust)
+        # wrapped rows are measured at the list's width: a scroll bar that came and went
+        # after that cut their last line off ("复印…")
+        self.materials.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self.materials.setStyleSheet(
             "QListWidget { font-size: 19px; background: #ffffff; border: 1px solid #c9d2dc; }"
             " QListWidget::item { padding: 6px; }"
@@ -112,7 +131,7 @@ class FilingPanel(QFrame):
         right.addWidget(self.materials, 1)
         right.addWidget(self.history)
         left = QVBoxLayout()
-        left.addWidget(_label("申报表", 20, bold=True))
+        left.addWidget(_label("申报表（PgUp / PgDn 翻看）", 20, bold=True))
         left.addWidget(self.fields, 1)
         self.body = QWidget()
         body = QHBoxLayout(self.body)
@@ -183,24 +202,14 @@ class FilingPanel(QFrame):
         if tuple(rows) == self._rows:
             return  # redrawn every few seconds: rebuild only when the filing changed
         self._rows = tuple(rows)
-        while self.fields_grid.count():
-            item = self.fields_grid.takeAt(0)
-            w = item.widget() if item is not None else None
-            if w is not None:
-                w.hide()
-                w.deleteLater()
-        for i, r in enumerate(rows):
-            name = _label(r.label + "：", 19, colour="#4a5363", wrap=False)
-            name.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
-            value = _label("", 20, bold=True)
-            value.setTextFormat(Qt.TextFormat.RichText)
-            value.setText(html.escape(r.value) + (
-                f'<span style="font-size: 15px; font-weight: normal; color: #4a5363;">'
-                f"　{html.escape(r.mark)}</span>" if r.mark else ""))
-            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            self.fields_grid.addWidget(name, i, 0)
-            self.fields_grid.addWidget(value, i, 1)
-        self.fields_grid.setRowStretch(len(rows), 1)
+        self.fields.setHtml(fields_html(rows))
+
+    def scroll_fields(self, pages: int) -> None:
+        bar = self.fields.verticalScrollBar()
+        bar.setValue(bar.value() + pages * bar.pageStep())
+
+    def fields_text(self) -> str:
+        return self.fields.toPlainText()
 
     def current_page(self) -> int | None:
         """The first page of the selected material, else the first page at all."""

@@ -17,7 +17,8 @@ def sample_filing(now: datetime, status: str = "submitted") -> dict[str, Any]:
               ("phone", "联系电话", "13812345678", "input"),
               ("address_now", "现居住地址", "示范县清水镇溪口村12号", "input"),
               ("bank_name", "开户银行", "农村商业银行", "input"),
-              ("bank_account", "银行账号", "6230910012345678", "input")]
+              ("bank_account", "本人银行账号（社保卡金融账户或一卡通）", "6230910012345678",
+               "input")]
     pages = [{"sha256": f"{i:064x}", "format": "JPEG", "width": 1200, "height": 1600,
               "bytes": 250_000} for i in range(1, 5)]
     return {

@@ -62,7 +62,10 @@ def clipped(root: QWidget) -> list[str]:
                 out.append(f"button {w.text()!r}: needs {need_w}x{need_h}, has "
                            f"{w.width()}x{w.height()}")
         elif isinstance(w, QLabel) and w.text():
-            if w.wordWrap():
+            cut = _cut_by_scroll_area(w)
+            if cut:
+                out.append(f"label {w.text()[:30]!r}: {cut}")
+            elif w.wordWrap():
                 need = w.heightForWidth(w.width())  # the whole widget, padding included
                 if need > w.height() + 1:
                     out.append(f"label {w.text()[:30]!r}: needs {need} px high, has "
@@ -70,6 +73,22 @@ def clipped(root: QWidget) -> list[str]:
             elif w.sizeHint().width() > w.width() + 1:
                 out.append(f"label {w.text()[:30]!r}: needs {w.sizeHint().width()} px wide")
     return out
+
+
+def _cut_by_scroll_area(w: QWidget) -> str | None:
+    """A label pushed past the right edge of a scroll area that never scrolls sideways."""
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtWidgets import QScrollArea
+
+    p = w.parentWidget()
+    while p is not None and not isinstance(p, QScrollArea):
+        p = p.parentWidget()
+    if p is None or p.horizontalScrollBarPolicy() != Qt.ScrollBarPolicy.ScrollBarAlwaysOff:
+        return None
+    right = w.mapTo(p.viewport(), QPoint(w.width(), 0)).x()
+    if right > p.viewport().width() + 1:
+        return f"ends at {right} px, its scroll area shows {p.viewport().width()}"
+    return None
 
 
 def _settle(w: QWidget, size: QSize) -> None:

@@ -331,6 +331,9 @@ class TerminalWindow(QWidget):
         lay.addWidget(self.banner)
         lay.addWidget(self.pages, 1)
         QShortcut(QKeySequence("Escape"), self.main).activated.connect(self._escape)
+        for k, step in (("PgUp", -1), ("PgDown", 1)):  # the filing's form, when shown
+            QShortcut(QKeySequence(k), self.main).activated.connect(
+                lambda step=step: self.filing_panel.scroll_fields(step))
         self._choosing: str | None = None
 
     # ---------------------------------------------------------------- drawing

@@ -16,6 +16,7 @@ from PySide6.QtGui import QInputMethodEvent
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
+from counter.shots import clipped
 from counter.terminal import TerminalWindow
 from queue_server.client import RequestClient
 from queue_server.mqtt import QueueServer
@@ -59,7 +60,8 @@ def shown_status(w: TerminalWindow) -> str | None:
 
 
 def panel_text(w: TerminalWindow) -> str:
-    return "\n".join(lb.text() for lb in w.filing_panel.findChildren(QLabel) if lb.isVisible())
+    labels = [lb.text() for lb in w.filing_panel.findChildren(QLabel) if lb.isVisible()]
+    return "\n".join([*labels, w.filing_panel.fields_text()])
 
 
 def ctrl(qtbot: QtBot, w: TerminalWindow, digit: str) -> None:
@@ -94,6 +96,10 @@ def test_clerk_reads_views_asks_for_more_accepts_and_finishes(
     assert "已提交，待受理" in text
     assert [m.state for m in w.filing_view.materials][:3] == ["已拍2页", "已拍1页", "已拍1页"]
     assert not w.filing_panel.buttons["filing_done"].isEnabled()  # not accepted yet
+    assert clipped(w.filing_panel) == []  # the real catalogue's long labels keep values in view
+    bar = w.filing_panel.fields.verticalScrollBar()
+    key(qtbot, w, Qt.Key.Key_PageDown)  # the rest of the form
+    assert bar.maximum() > 0 and bar.value() > 0
 
     # F10: the first page, fetched with filing_document, scaled to fit; zoom; next page
     key(qtbot, w, Qt.Key.Key_F10)
