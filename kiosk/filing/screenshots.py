@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         got = ctl.window.size()
         if got != size:
             problems.append(f"{path}: laid out at {got.width()}x{got.height()}")
+        problems.extend(f"{path}: {p}" for p in too_small(ctl.window, elder))
         print(path)
 
     index = cat.index()
@@ -118,6 +119,26 @@ def main(argv: list[str] | None = None) -> int:
     for p in problems:
         print(f"TOO BIG: {p}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def too_small(window: object, elder: bool) -> list[str]:
+    """Visible text under 18 px (30 px in elder mode) or touch targets under 60 px."""
+    from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QWidget
+
+    assert isinstance(window, QWidget)
+    least = 30 if elder else 18
+    out = []
+    for w in window.findChildren(QWidget):
+        if not w.isVisible():
+            continue
+        if isinstance(w, QLabel | QPushButton | QLineEdit) and (
+                isinstance(w, QLineEdit) or w.text()):
+            px = w.font().pixelSize()
+            if 0 < px < least:
+                out.append(f"{type(w).__name__} {w.objectName() or w.text()[:12]!r}: {px} px")
+        if isinstance(w, QPushButton | QLineEdit) and w.height() < 60:
+            out.append(f"{type(w).__name__} {w.objectName()!r}: {w.height()} px high")
+    return out
 
 
 def replace_tab(screen: object, tab: str, group: str) -> object:

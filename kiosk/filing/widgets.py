@@ -52,6 +52,16 @@ def small_button(text: str, on_click: Any, ui: Ui, *, secondary: bool = True,
     return b
 
 
+def small(th: Any) -> int:
+    """Secondary text: the theme's small size, but never under 30 px in elder mode (the
+    theme's elder small size is 26)."""
+    return th.text_px if th.elder else th.small_px
+
+
+def muted(text: str, ui: Ui, *, center: bool = False) -> QLabel:
+    return label(text, size=small(ui.theme), color=ui.theme.muted, center=center)
+
+
 def keep_row(text: str, toggle: QPushButton, ui: Ui) -> QHBoxLayout:
     """A line of text with a fixed-width toggle at its right (一次录入 offers)."""
     toggle.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
@@ -158,7 +168,7 @@ def guide_index_page(screen: s.GuideIndex, ui: Ui) -> QWidget:
     if not shown:
         none = ("没有找到相关事项，换个词试试，或到导服台咨询。" if screen.tab == "search"
                 else "暂无事项")
-        il.addWidget(label(none, "muted", center=True))
+        il.addWidget(muted(none, ui, center=True))
     il.addStretch(1)
     body.addWidget(scroll(items, "items"), 2)
     lay.addLayout(body, 1)
@@ -259,7 +269,7 @@ def report_page(screen: s.GuideReport, ui: Ui) -> QWidget:
         grid.addWidget(small_button(c, touch(ui, "choice", c), ui, name=f"choice-{i}",
                                     checked=c in screen.chosen), i // cols, i % cols)
     lay.addLayout(grid)
-    lay.addWidget(label("补充说明（选填，500字以内）", "muted"))
+    lay.addWidget(muted("补充说明（选填，500字以内）", ui))
     text = QLineEdit(screen.text, objectName="report_text")
     text.setMaxLength(500)
     text.setMinimumHeight(th.touch_px)
@@ -279,7 +289,7 @@ def report_page(screen: s.GuideReport, ui: Ui) -> QWidget:
 def steps(ui: Ui, current: int) -> QWidget:
     names = ("刷身份证", "填写信息", "拍摄材料", "核对提交", "回执取号")
     text = "  →  ".join(f"【{n}】" if i == current else n for i, n in enumerate(names))
-    return label(text, "muted", center=True)
+    return muted(text, ui, center=True)
 
 
 @register_widget(s.SwipeCard)
@@ -386,7 +396,7 @@ def form_page(screen: s.FormPage, ui: Ui) -> QWidget:
     for spec in d.specs:
         star = "" if spec.required else "（选填）"
         il.addWidget(label(f"{spec.label}{star}", size=th.text_px, bold=True))
-        error = label(d.errors.get(spec.key, ""), size=th.small_px, color=th.accent)
+        error = label(d.errors.get(spec.key, ""), size=small(th), color=th.accent)
         error.setObjectName(f"error-{spec.key}")
         error.setVisible(bool(d.errors.get(spec.key)))
         if spec.source == "idcard":
@@ -479,12 +489,12 @@ def capture_page(screen: s.CapturePage, ui: Ui) -> QWidget:
             thumb.setPixmap(jpeg_pixmap(pg.jpeg, 110))
             thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
             cell.addWidget(thumb)
-            st = label(f"第{i + 1}张 {PAGE_STATUS[pg.status]}", size=th.small_px, center=True,
+            st = label(f"第{i + 1}张 {PAGE_STATUS[pg.status]}", size=small(th), center=True,
                        color=th.accent if pg.status == "refused" else None)
             st.setObjectName(f"page-status-{i}")
             cell.addWidget(st)
             if pg.message:
-                msg = label(pg.message, size=th.small_px, color=th.accent)
+                msg = label(pg.message, size=small(th), color=th.accent)
                 msg.setObjectName(f"page-message-{i}")
                 cell.addWidget(msg)
             cell.addWidget(small_button("删除", touch(ui, "remove_page", str(i)), ui,
@@ -556,7 +566,7 @@ def receipt_page(screen: s.ReceiptShown, ui: Ui) -> QWidget:
     text = QVBoxLayout()
     text.setSpacing(14)
     text.addWidget(label(str(f.get("item_name") or ""), size=th.title_px - 4, center=True))
-    text.addWidget(label("申报编号", "muted", center=True))
+    text.addWidget(muted("申报编号", ui, center=True))
     num = label(str(f.get("number") or ""), size=80 if not th.elder else 96, bold=True,
                 center=True, color=th.primary)
     num.setObjectName("filing-number")
@@ -578,7 +588,7 @@ def receipt_page(screen: s.ReceiptShown, ui: Ui) -> QWidget:
     qr.setAlignment(Qt.AlignmentFlag.AlignCenter)
     qr_box = QVBoxLayout()
     qr_box.addWidget(qr)
-    qr_box.addWidget(label("扫码查看办理进度", "muted", center=True))
+    qr_box.addWidget(muted("扫码查看办理进度", ui, center=True))
     body = QVBoxLayout() if ui.portrait else QHBoxLayout()
     body.addLayout(text, 3)
     body.addLayout(qr_box, 2)
