@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
@@ -39,6 +40,7 @@ from .model import Choice, IntentGate, TerminalInputs, TerminalView
 from .settings import CounterSettings
 
 log = logging.getLogger(__name__)
+PAGES_KEPT = 6
 
 
 class Link(Protocol):
@@ -187,7 +189,9 @@ class TerminalWindow(QWidget):
         self._linked: str | None = None
         self._moment: tuple[Any, ...] | None = None
         self._reads: dict[str, Callable[[Mapping[str, Any]], None]] = {}
-        self._pages: dict[str, QPixmap] = {}
+        # decoded pages, the latest few only: a 2000 px photo is ~12 MB as a pixmap and a
+        # filing may have 30 pages; one more page comes back in well under a second
+        self._pages: OrderedDict[str, QPixmap] = OrderedDict()
         self._page_index = 0
         self._clock = clock or (lambda: datetime.now(hall.tz))
         conf = hall.counter(counter_id)
@@ -684,6 +688,8 @@ class TerminalWindow(QWidget):
         ref = fv.pages[index]
         position = f"共{len(fv.pages)}张照片中的第{index + 1}张"
         pix = self._pages.get(ref.sha256)
+        if pix is not None:
+            self._pages.move_to_end(ref.sha256)
         self.viewer.show_page(ref, position, pix)
         if self.pages.currentWidget() is not self.viewer:
             self.pages.setCurrentWidget(self.viewer)
@@ -705,6 +711,8 @@ class TerminalWindow(QWidget):
                 ok = False
             if ok:
                 self._pages[ref.sha256] = pix
+                while len(self._pages) > PAGES_KEPT:
+                    self._pages.popitem(last=False)
             else:
                 message = "照片无法显示（文件已损坏），请群众补正该材料。"
         elif reply.get("ok"):

@@ -170,3 +170,22 @@ def test_a_number_typed_from_the_receipt_opens_that_filing(qtbot: QtBot) -> None
     assert w.filing_panel.message.text() == "没有找到这份申报，请核对申报编号。"
     w._escape()
     assert last(link, "filing")[0] == {"number": f["number"]}  # back to the ticket's own
+
+
+def test_only_the_latest_pages_stay_decoded(qtbot: QtBot) -> None:
+    w, link, f = called_with_filing(qtbot)
+    pages = [{"sha256": f"{i:064x}", "width": 600, "height": 800} for i in range(1, 10)]
+    f = {**f, "documents": [{"material": "id_card", "name": "居民身份证", "pages": pages}]}
+    w._read_filing(f["number"], keep=True)
+    answer(link, "filing", {"filing": f})
+    data = base64.b64encode(sample_page((600, 800))).decode("ascii")
+    for i in range(9):
+        w._open_page(i)
+        answer(link, "filing_document", {"document": {"sha256": pages[i]["sha256"],
+                                                      "data": data}})
+    assert list(w._pages) == [p["sha256"] for p in pages[3:]]
+    n = ops(link).count("filing_document")
+    w._open_page(8)  # kept: no request
+    assert ops(link).count("filing_document") == n
+    w._open_page(0)  # dropped: asked again
+    assert ops(link).count("filing_document") == n + 1
