@@ -187,6 +187,7 @@ class TerminalWindow(QWidget):
         self.filing_from_list = False
         self.filing_message: str | None = None  # loading / could not read, instead of a filing
         self._linked: str | None = None
+        self._want: str | None = None  # the filing the panel is to show
         self._moment: tuple[Any, ...] | None = None
         self._reads: dict[str, Callable[[Mapping[str, Any]], None]] = {}
         # decoded pages, the latest few only: a 2000 px photo is ~12 MB as a pixmap and a
@@ -577,6 +578,7 @@ class TerminalWindow(QWidget):
         """Forget the filing and its pages (personal data stays no longer than shown)."""
         self.filing = self.filing_view = None
         self.filing_from_list = False
+        self._want = None
         self._pages.clear()
         self.viewer.turns.clear()
         self.filing_message = None
@@ -585,18 +587,18 @@ class TerminalWindow(QWidget):
 
     def _read_filing(self, number: str, keep: bool = False) -> None:
         """Ask for the clerk view of `number`; `keep` leaves the panel as it is meanwhile."""
+        self._want = number
         if not keep:
             self.filing_message = "正在读取申报……"
         rid = self.link.request("filing", {"number": number})
         self._reads[rid] = lambda reply, n=number: self._filing_read(n, reply)
 
     def _wanted(self, number: str) -> bool:
-        shown = self.filing.get("number") if self.filing is not None else None
-        return number in (self._linked, shown)
+        return number == self._want
 
     def _filing_read(self, number: str, reply: Mapping[str, Any]) -> None:
-        if not self._wanted(number) and self.filing_message is None:
-            return  # the ticket moved on meanwhile
+        if not self._wanted(number):
+            return  # the ticket (or the clerk) moved on to another filing meanwhile
         f = reply.get("filing")
         if reply.get("ok") and isinstance(f, Mapping):
             if self.filing is None or self.filing.get("number") != f.get("number"):

@@ -189,3 +189,23 @@ def test_only_the_latest_pages_stay_decoded(qtbot: QtBot) -> None:
     assert ops(link).count("filing_document") == n
     w._open_page(0)  # dropped: asked again
     assert ops(link).count("filing_document") == n + 1
+
+
+def test_a_late_reply_for_the_previous_ticket_is_not_shown(qtbot: QtBot) -> None:
+    link = StillLink("counter-3")
+    w = TerminalWindow(HALL, "3", link, clock=lambda: NOW)
+    qtbot.addWidget(w)
+    link.connection_changed.emit(True)
+    link.message.emit(f"{ROOT}/status/server", "online")
+    state = terminal_states(HALL, NOW)["called"]
+    for n, (number, filing) in enumerate((("B017", "F20261123007"), ("B018", "F20261123008"))):
+        ticket = {**state["ticket"], "number": number, "filing": filing, "filings": [filing]}
+        link.message.emit(f"{ROOT}/state/counter/3", {
+            **state, "ticket": ticket, "at": f"2026-11-23T10:0{n}:00+08:00"})
+    (_, first), (_, second) = [(p, r) for o, p, r in link.sent if o == "filing"]
+    f = sample_filing(NOW)
+    link.replied.emit(first, {"id": first, "ok": True, "filing": f})  # B017's, answered late
+    assert w.filing is None and w.filing_panel.message.text() == "正在读取申报……"
+    link.replied.emit(second, {"id": second, "ok": True,
+                               "filing": {**f, "number": "F20261123008"}})
+    assert w.filing_view is not None and w.filing_view.number == "F20261123008"
