@@ -63,7 +63,9 @@ def _button(text: str, secondary: bool = False) -> QPushButton:
 
 def fields_html(rows: Sequence[fm.FieldRow]) -> str:
     """The form as a two-column table; long catalogue labels (本人银行账号（社保卡金融账户或
-    一卡通）) wrap in their narrow column so values (ID number, account) keep their room."""
+    一卡通）) wrap in their narrow column so values keep their room. A value is never
+    broken across lines (an ID number split in two is misread); on a narrow screen the
+    table scrolls sideways instead."""
     out = ['<table width="100%" cellspacing="0" cellpadding="4">']
     for r in rows:
         mark = (f'　<span style="font-size: 15px; font-weight: normal; color: #4a5363;">'
@@ -72,7 +74,7 @@ def fields_html(rows: Sequence[fm.FieldRow]) -> str:
             f'<tr><td width="{LABEL_MAX}" align="right" valign="top" '
             f'style="color: #4a5363; font-size: 18px;">{html.escape(r.label)}：</td>'
             f'<td valign="top" style="font-weight: bold; color: #1a1a1a;">'
-            f"{html.escape(r.value)}{mark}</td></tr>")
+            f'<span style="white-space: nowrap;">{html.escape(r.value)}</span>{mark}</td></tr>')
     out.append("</table>")
     return "".join(out)
 
@@ -108,7 +110,7 @@ class FilingPanel(QFrame):
         # lines off when the scroll bar came and went); text stays selectable.
         self.fields = QTextBrowser()
         self.fields.setFrameShape(QFrame.Shape.NoFrame)
-        self.fields.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.fields.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.fields.setStyleSheet("QTextBrowser { background: #ffffff; font-size: 20px; }")
         self.fields.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self._rows: tuple[fm.FieldRow, ...] | None = None
@@ -142,7 +144,8 @@ class FilingPanel(QFrame):
         row = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
         for a in (*fm.MOVE_ACTIONS, fm.PAGES):
-            b = _button(f"{a.key}  {a.label}", secondary=a is fm.PAGES)
+            # key over label: fits a 1024 px wide terminal too
+            b = _button(f"{a.key}\n{a.label}", secondary=a is fm.PAGES)
             b.clicked.connect(lambda _=False, op=a.op: self.action.emit(op))
             row.addWidget(b)
             self.buttons[a.op] = b
@@ -393,8 +396,18 @@ class MoveForm(QWidget):
         lay.addWidget(self.title)
         lay.addWidget(self.hint)
         lay.addWidget(self.list, 1)
-        lay.addWidget(self.text)
-        lay.addWidget(self.note)
+        # a caption beside each line: a placeholder is gone once something is typed
+        self.text_caption = _label("", 20, wrap=False)
+        self.text_row = QWidget()
+        row_text = QHBoxLayout(self.text_row)
+        row_text.setContentsMargins(0, 0, 0, 0)
+        row_text.addWidget(self.text_caption)
+        row_text.addWidget(self.text, 1)
+        note_row = QHBoxLayout()
+        note_row.addWidget(_label("备注：", 20, wrap=False))
+        note_row.addWidget(self.note, 1)
+        lay.addWidget(self.text_row)
+        lay.addLayout(note_row)
         lay.addWidget(self.error)
         lay.addStretch(0)
         lay.addLayout(row)
@@ -421,15 +434,17 @@ class MoveForm(QWidget):
                 it.setCheckState(Qt.CheckState.Unchecked)
                 self.list.addItem(it)
             self.text.setPlaceholderText("其他需要补正的内容（多项用顿号“、”隔开）")
+            self.text_caption.setText("其他：")
         elif op == "filing_reject":
             self.hint.setText("点选常用理由，或在下面写明理由（必填，群众查询时可见）。")
             for r in reasons:
                 self.list.addItem(QListWidgetItem(r))
             self.text.setPlaceholderText("不予受理的理由（必填）")
+            self.text_caption.setText("理由：")
         else:
             self.hint.setText("按 Enter 确定，Esc 取消。")
         self.list.setVisible(op in ("filing_more", "filing_reject"))
-        self.text.setVisible(op in ("filing_more", "filing_reject"))
+        self.text_row.setVisible(op in ("filing_more", "filing_reject"))
         if op == "filing_more" and self.list.count():
             self.list.setCurrentRow(0)
             self.list.setFocus()

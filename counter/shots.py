@@ -193,7 +193,7 @@ def sample_page(size: tuple[int, int] = (1200, 1600)) -> bytes:
     return out.getvalue()
 
 
-def shoot_filing(out_dir: Path) -> list[str]:
+def shoot_filing(out_dir: Path, size: QSize = TERMINAL_SIZE) -> list[str]:
     """The filing panel, a page in the viewer, the 补正 form and the filing list."""
     import base64
 
@@ -206,7 +206,7 @@ def shoot_filing(out_dir: Path) -> list[str]:
     root = f"qms/{hall.id}"
 
     def check(name: str, w: QWidget) -> None:
-        _settle(w, TERMINAL_SIZE)
+        _settle(w, size)
         problems.extend(f"{name}: {p}" for p in clipped(w))
         path = out_dir / f"{name}.png"
         if not w.grab().save(str(path)):

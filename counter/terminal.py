@@ -235,6 +235,10 @@ class TerminalWindow(QWidget):
         self.number.setStyleSheet("font-size: 84px; font-weight: bold; color: #0b5cad;")
         self.marks = _label("", None, 22, bold=True)
         self.marks.setStyleSheet("font-size: 22px; font-weight: bold; color: #b3261e;")
+        # beside a filing the card is narrow: the marks go under the number, unbroken
+        self.marks_below = _label("", None, 22, bold=True)
+        self.marks_below.setStyleSheet(self.marks.styleSheet())
+        self.marks_below.hide()
         self.service = _label("", None, 26)
         self.tstatus = _label("", None, 22)
         self.waited = _label("", None, 22)
@@ -250,6 +254,7 @@ class TerminalWindow(QWidget):
         head.addWidget(self.number)
         head.addWidget(self.marks, 1, Qt.AlignmentFlag.AlignBottom)
         card.addLayout(head)
+        card.addWidget(self.marks_below)
         for w in (self.service, self.tstatus, self.waited, self.called, self.filing_line,
                   self.idle):
             card.addWidget(w)
@@ -270,7 +275,7 @@ class TerminalWindow(QWidget):
         sl.addWidget(_label("今日", None, 24, bold=True))
         sl.addWidget(self.today)
 
-        middle = QHBoxLayout()
+        middle = self.middle = QHBoxLayout()
         middle.addWidget(self.card, 3)
         middle.addWidget(side, 2)
         self.filing_panel = FilingPanel()
@@ -372,6 +377,10 @@ class TerminalWindow(QWidget):
         self.today.setText(f"已办结 {v.served_today} 件\n过号 {v.no_show_today} 个")
         self.waiting_short.setText(f"等候 {v.waiting_total} 人 · 今日已办结 {v.served_today} 件")
         self._draw_filing(v)
+        narrow = self.filing_panel.isVisibleTo(self) and t is not None and bool(t.marks)
+        self.marks_below.setText(self.marks.text())
+        self.marks_below.setVisible(narrow)
+        self.marks.setVisible(t is not None and not narrow)
         self.list_button.setEnabled(v.online and self.pages.currentWidget() is self.main)
         for b, btn in zip(self.slots, v.buttons, strict=True):
             b.setText(btn.text)
@@ -623,6 +632,7 @@ class TerminalWindow(QWidget):
     def _draw_filing(self, v: TerminalView) -> None:
         shown = self.filing is not None or self.filing_message is not None
         self.filing_panel.setVisible(shown)
+        self.middle.setStretchFactor(self.card, 2 if shown else 3)  # the form needs the room
         self.side.setVisible(not shown)
         self.waiting_short.setVisible(shown)
         if self.filing is not None:

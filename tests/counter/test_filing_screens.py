@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+import pytest
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -12,10 +13,12 @@ from counter.shots import clipped, shoot_filing
 from ui.theme import Theme, install_fonts
 
 
-def test_filing_screens_have_no_clipped_text(tmp_path: Path, qtbot: QtBot, qapp: object) -> None:
+@pytest.mark.parametrize("size", [QSize(1280, 800), QSize(1024, 768), QSize(1920, 1080)])
+def test_filing_screens_have_no_clipped_text(tmp_path: Path, qtbot: QtBot, qapp: object,
+                                             size: QSize) -> None:
     install_fonts(qapp)  # type: ignore[arg-type]
     qapp.setStyleSheet(Theme().stylesheet())  # type: ignore[attr-defined]
-    assert shoot_filing(tmp_path) == []
+    assert shoot_filing(tmp_path, size) == []
     assert {p.name for p in tmp_path.glob("*.png")} == {
         "counter-filing.png", "counter-filing-page.png", "counter-filing-more.png",
         "counter-filing-list.png"}
