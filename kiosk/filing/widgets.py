@@ -35,8 +35,11 @@ def scroll(inner: QWidget, name: str = "") -> QScrollArea:
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     if name:
         area.setObjectName(name)
-    # A finger drags the page (kiosk touch screens have no scroll wheel).
-    QScroller.grabGesture(area.viewport(), QScroller.ScrollerGestureType.LeftMouseButtonGesture)
+    # A finger drags the page on a touch screen. TouchGesture, not LeftMouseButtonGesture:
+    # the latter swallowed taps on the buttons inside a scrolled form (choices never
+    # registered); screens that send mouse events use the wide scroll bar instead.
+    QScroller.grabGesture(area.viewport(), QScroller.ScrollerGestureType.TouchGesture)
+    area.verticalScrollBar().setStyleSheet("QScrollBar:vertical { width: 36px; }")
     return area
 
 

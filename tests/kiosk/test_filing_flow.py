@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QInputMethodEvent
-from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QPushButton
+from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QPushButton, QScrollArea
 from pytestqt.qtbot import QtBot
 
 from kiosk import machine as m
@@ -18,7 +18,16 @@ from tests.kiosk.rig import Rig, card
 
 
 def click(rig: Rig, qtbot: QtBot, name: str) -> None:
-    qtbot.mouseClick(rig.find(QPushButton, name), Qt.MouseButton.LeftButton)
+    """Touch a button as a finger would: scrolled into view first (a click is delivered to
+    whatever is shown at that spot of the window)."""
+    b = rig.find(QPushButton, name)
+    area = b.parentWidget()
+    while area is not None and not isinstance(area, QScrollArea):
+        area = area.parentWidget()
+    if area is not None:
+        area.ensureWidgetVisible(b)
+        QApplication.processEvents()
+    qtbot.mouseClick(b, Qt.MouseButton.LeftButton)
 
 
 def type_into(rig: Rig, qtbot: QtBot, key: str, text: str) -> None:

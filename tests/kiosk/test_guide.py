@@ -9,12 +9,13 @@ from pathlib import Path
 
 from PIL import Image
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QPushButton
+from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QScrollArea
 from pytestqt.qtbot import QtBot
 
 from devices.printer.receipt import build_guide, build_receipt, layout_receipt
 from devices.printer.settings import PrinterSettings
 from devices.printer.sim import PrinterSimulator
+from kiosk import machine as m
 from kiosk.filing import search
 from kiosk.filing import states as s
 from kiosk.filing.capture import CaptureProblem, prepare_page, sample_page
@@ -33,7 +34,16 @@ INDEX = {
 
 
 def click(rig: Rig, qtbot: QtBot, name: str) -> None:
-    qtbot.mouseClick(rig.find(QPushButton, name), Qt.MouseButton.LeftButton)
+    """Touch a button as a finger would: scrolled into view first (a click is delivered to
+    whatever is shown at that spot of the window)."""
+    b = rig.find(QPushButton, name)
+    area = b.parentWidget()
+    while area is not None and not isinstance(area, QScrollArea):
+        area = area.parentWidget()
+    if area is not None:
+        area.ensureWidgetVisible(b)
+        QApplication.processEvents()
+    qtbot.mouseClick(b, Qt.MouseButton.LeftButton)
 
 
 # ------------------------------------------------------------------------ pure
@@ -181,3 +191,30 @@ def test_a_bundle_is_filed_as_one(rig: Rig, qtbot: QtBot, tmp_path: Path) -> Non
     click(rig, qtbot, "next")  # nothing typed yet: every required field says why
     assert isinstance(rig.screen, s.FormPage) and d.errors
     assert not rig.find(QLabel, f"error-{next(iter(d.errors))}").isHidden()
+    # ... and filed as one: one form, every material once, one receipt, one ticket.
+    from tests.kiosk.test_filing_flow import capture, type_into
+
+    type_into(rig, qtbot, "phone", "13912345678")
+    type_into(rig, qtbot, "address_now", "示范县城关镇幸福路1号")
+    click(rig, qtbot, "opt-disability_type-3")
+    type_into(rig, qtbot, "disability_cert_no", "32058219600202123441")
+    click(rig, qtbot, "opt-subsidy_kind-2")
+    click(rig, qtbot, "opt-bank_name-0")
+    type_into(rig, qtbot, "bank_account", "6228480402564890018")
+    click(rig, qtbot, "next")
+    cam = tmp_path / "camera"
+    assert not d.errors, d.errors
+    for i, mat in enumerate(d.capture_materials):
+        page = rig.wait_screen(s.CapturePage)
+        assert isinstance(page, s.CapturePage) and page.index == i
+        if mat.get("required", True):
+            capture(rig, qtbot, cam, str(mat["name"])[:6])
+        click(rig, qtbot, "next")
+    rig.wait_screen(s.ReviewPage)
+    click(rig, qtbot, "submit")
+    receipt = rig.wait_screen(s.ReceiptShown)
+    assert isinstance(receipt, s.ReceiptShown)
+    assert receipt.filing["kind"] == "bundle" and receipt.filing["item"] == "canjiren-fuwu"
+    click(rig, qtbot, "take_ticket")
+    ticket = rig.wait_screen(m.TicketShown)
+    assert ticket.ticket["number"].startswith("A")  # type: ignore[union-attr]
