@@ -109,12 +109,15 @@ def test_syntax_error_names_file(cat_dir: Path) -> None:
 
 def test_hall_must_serve_each_items_service(tmp_path: Path) -> None:
     hall = load_hall(TOWNSHIP)
-    _, cat = for_hall(hall)  # A and B: both halls have them
+    _, shipped = for_hall(hall)  # the township maps its 民政/残联 items to its window C
+    assert shipped.items["canji-zheng"].service == "C"
+    plain = replace(hall, path=str(tmp_path / "plain.toml"), sections={})
+    _, cat = for_hall(plain)  # no mapping: the catalogue's own letter (A: every hall has it)
     assert cat.items["canji-zheng"].service == "A"
     odd = replace(hall, path=str(tmp_path / "odd.toml"),
-                  sections={"filing": {"services": {"canji-zheng": "C"}}})
+                  sections={"filing": {"services": {"canji-zheng": "B"}}})
     _, cat2 = for_hall(odd)
-    assert cat2.items["canji-zheng"].service == "C"
+    assert cat2.items["canji-zheng"].service == "B"
     bad = replace(hall, path=str(tmp_path / "bad.toml"),
                   sections={"filing": {"services": {"canji-zheng": "Z"}}})
     with pytest.raises(ConfigError) as e:
