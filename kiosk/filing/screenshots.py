@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     shot("filing-form", s.FormPage(draft=d))
     shot("filing-form-landscape", s.FormPage(draft=d), landscape=True)
     shot("filing-form-elder", s.FormPage(draft=d), elder=True)
+    shot("filing-form-elder-landscape", s.FormPage(draft=d), elder=True, landscape=True)
     d.edit("phone", "13812345678", _today())
     d.edit("disability_cert_no", "32058219600202123441", _today())
     d.edit("bank_name", "农村商业银行", _today())

@@ -393,12 +393,21 @@ def form_page(screen: s.FormPage, ui: Ui) -> QWidget:
     if d.errors:
         lay.addWidget(label(f"有 {len(d.errors)} 项需要修改，请看红字提示", color=th.accent,
                             center=True, bold=True))
+    # Upright: one column. Landscape: what the card filled in on the left, fixed; the
+    # fields to type on the right, scrolled.
     inner = QWidget()
     il = QVBoxLayout(inner)
     il.setSpacing(6 if not th.elder else 10)
+    card_panel = QWidget()
+    cl = QVBoxLayout(card_panel) if not ui.portrait else il
+    if not ui.portrait:
+        cl.setSpacing(6 if not th.elder else 10)
+        cl.addWidget(muted("以下信息读自身份证，不能修改", ui))
     for spec in d.specs:
         star = "" if spec.required else "（选填）"
-        il.addWidget(label(f"{spec.label}{star}", size=th.text_px, bold=True))
+        target = cl if spec.source == "idcard" else il
+        if ui.portrait or spec.source != "idcard":
+            target.addWidget(label(f"{spec.label}{star}", size=th.text_px, bold=True))
         error = label(d.errors.get(spec.key, ""), size=small(th), color=th.accent)
         error.setObjectName(f"error-{spec.key}")
         error.setVisible(bool(d.errors.get(spec.key)))
@@ -406,10 +415,12 @@ def form_page(screen: s.FormPage, ui: Ui) -> QWidget:
             shown = d.values.get(spec.key, "")
             if spec.type == "id_number":
                 shown = shown[:6] + "********" + shown[-4:] if len(shown) == 18 else shown
-            v = label(f"{shown}　（读自身份证）", size=th.text_px + 2)
+            # Landscape: one line per card field, so the panel fits beside the form.
+            text = f"{shown}　（读自身份证）" if ui.portrait else f"{spec.label}：{shown}"
+            v = label(text, size=th.text_px + 2)
             v.setObjectName(f"field-{spec.key}")
             v.setStyleSheet(v.styleSheet() + f" background: {th.surface}; padding: 8px;")
-            il.addWidget(v)
+            cl.addWidget(v)
         elif spec.key in d.reuse_fields and d.prefill:
             masked = next((str(f["masked"]) for f in d.prefill.get("fields") or ()
                            if f["key"] == spec.key), "")
@@ -418,9 +429,17 @@ def form_page(screen: s.FormPage, ui: Ui) -> QWidget:
                                                name=f"change-{spec.key}"), ui))
         else:
             il.addWidget(field_input(spec, d, ui, error))
-        il.addWidget(error)
+        target.addWidget(error)
     il.addStretch(1)
-    lay.addWidget(scroll(inner, "form"), 1)
+    if ui.portrait:
+        lay.addWidget(scroll(inner, "form"), 1)
+    else:
+        cl.addStretch(1)
+        body = QHBoxLayout()
+        body.setSpacing(24)
+        body.addWidget(card_panel, 2)
+        body.addWidget(scroll(inner, "form"), 3)
+        lay.addLayout(body, 1)
     lay.addWidget(button("下一步", touch(ui, "next"), name="next", big=True, theme=th))
     return w
 
