@@ -288,6 +288,7 @@ class KioskController(QObject):
         if self._closed:
             return  # unanswered as far as the outbox knows: sent again on the next start
         self._inflight.discard(rid)
+        op = self._ops.get(rid, "")
         code = (reply.get("error") or {}).get("code")
         if code == "OFFLINE":
             log.warning("request %s unanswered; kept in the outbox", rid)
@@ -296,7 +297,7 @@ class KioskController(QObject):
             self.outbox.remove(rid)  # answered: the ID number it may hold is gone
             self._ops.pop(rid, None)
             self._answering = True
-        self.dispatch(m.Replied(rid, reply))
+        self.dispatch(m.Replied(rid, reply, op))
         self.dispatch(m.LinkChanged(self._online()))
 
     def _on_printed(self, print_id: str, ok: bool, problem: str, paper_low: bool,

@@ -68,6 +68,7 @@ class Scanned:
 class Replied:
     request_id: str
     reply: dict[str, Any]
+    op: str = ""  # the request's op, when the controller knows it (late answers)
 
 
 @dataclass(frozen=True)
@@ -403,6 +404,10 @@ def lookup(ctx: Context, query: dict[str, str]) -> Screen:
     return Busy(rid, "lookup", "正在查询，请稍候…")
 
 
+# Other flows' answers that arrive after their page is gone (the filing receipt): each
+# emits what must still happen and returns a screen to show, or None.
+LATE_REPLIES: list[Callable[[Context, Replied, Screen], Screen | None]] = []
+
 # Other flows' QR codes, asked first: each returns its screen, or None when not theirs.
 SCAN_ROUTES: list[Callable[[Context, str], Screen | None]] = []
 
@@ -535,6 +540,11 @@ class Kiosk:
 
     def _unhandled(self, event: Event) -> Screen | None:
         ctx = self.ctx
+        if isinstance(event, Replied):
+            for late in LATE_REPLIES:  # other flows' answers whose page is gone
+                nxt = late(ctx, event, self.screen)
+                if nxt is not None or ctx.effects:
+                    return nxt
         if isinstance(event, Replied) and event.reply.get("ok") and event.reply.get("ticket"):
             # An answer to an intent whose page is gone (timed out, or sent again after a
             # restart): the ticket exists, so it is printed, never dropped.

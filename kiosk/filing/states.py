@@ -607,6 +607,7 @@ class ReceiptShown(FilingScreen):
     filing: Any = None
     print_id: str = ""
     print_status: str = "printing"
+    late: bool = False  # answered after the resident's page was gone
 
     def on(self, event: Any, ctx: m.Context) -> m.Screen | None:
         if isinstance(event, m.Printed) and event.print_id == self.print_id:
@@ -681,6 +682,21 @@ class SupplementReview(FilingScreen):
             return Waiting(request_id=rid, text="正在提交补正材料…", then="supplemented",
                            draft=d, data=d.supplement)
         return None
+
+
+def late_reply(ctx: m.Context, event: m.Replied, screen: m.Screen) -> m.Screen | None:
+    """A `file` or `filing_supplement` answered after its page timed out (the network was
+    down): the filing exists, so its receipt is printed, and shown if nobody is using
+    the kiosk."""
+    r = event.reply
+    if event.op not in ("file", "filing_supplement") or not r.get("ok") or not r.get("filing"):
+        return None
+    pid = ctx.new_id()
+    ctx.emit(PrintReceipt(pid, r["filing"]))
+    log.info("late answer to %s %s: printing its receipt", event.op, event.request_id)
+    if isinstance(screen, m.Home):
+        return ReceiptShown(filing=r["filing"], print_id=pid, late=True)
+    return None
 
 
 def filing_code(data: str) -> str | None:
@@ -832,5 +848,7 @@ def filing_refused(d: Draft, code: str, err: dict[str, Any]) -> m.Screen:
 def install() -> None:
     m.register_entry("guide", "办事指南", open_guide, order=30)
     m.register_entry("file", "我要申报", open_filing, order=25)
+    if late_reply not in m.LATE_REPLIES:
+        m.LATE_REPLIES.append(late_reply)
     if scanned_receipt not in m.SCAN_ROUTES:
         m.SCAN_ROUTES.append(scanned_receipt)

@@ -583,7 +583,7 @@ def receipt_page(screen: s.ReceiptShown, ui: Ui) -> QWidget:
     from urllib.parse import urljoin
 
     f, th = screen.filing, ui.theme
-    w, lay = page(ui, "申报成功")
+    w, lay = page(ui, "网络恢复，申报已提交，为您补出回执" if screen.late else "申报成功")
     lay.addWidget(steps(ui, 4))
     text = QVBoxLayout()
     text.setSpacing(14)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QInputMethodEvent
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QPushButton, QScrollArea
@@ -218,10 +219,12 @@ def test_timeout_mid_form_clears_everything(rig: Rig, qtbot: QtBot, tmp_path: Pa
     assert k.machine.ctx.card is None
 
 
+@pytest.mark.parametrize("leave", [False, True])
 def test_server_killed_mid_filing_loses_nothing_acknowledged(rig: Rig, qtbot: QtBot,
-                                                            tmp_path: Path) -> None:
+                                                            tmp_path: Path, leave: bool) -> None:
     """Pages the server acknowledged survive a kill -9; the `file` sent while it is down
-    waits in the outbox and is answered once it is back, exactly once."""
+    waits in the outbox and is answered once it is back, exactly once. If the resident's
+    page timed out meanwhile (`leave`), the form is gone but the receipt still prints."""
     from tests.support.server import ServerProcess
 
     srv = ServerProcess(rig.broker, tmp_path / "server-data").start()
@@ -243,9 +246,16 @@ def test_server_killed_mid_filing_loses_nothing_acknowledged(rig: Rig, qtbot: Qt
         assert k is not None
         assert [i.op for i in k.outbox.pending()] == ["file"]
         rig.qtbot.waitUntil(lambda: getattr(rig.screen, "offline", False), timeout=8000)
+        if leave:
+            draft = rig.screen.draft  # type: ignore[union-attr]
+            k.dispatch(m.Tick(10_000))
+            assert isinstance(rig.screen, m.Home) and draft is not None and not draft.values
+            assert [i.op for i in k.outbox.pending()] == ["file"]  # still to be answered
         srv.start()
         shown = rig.wait_screen(s.ReceiptShown, timeout=20000)
         assert isinstance(shown, s.ReceiptShown) and shown.filing["number"].endswith("001")
+        assert shown.late == leave
+        assert shown.filing["number"] in rig.printer.wait_for_tickets(1)[0].text
         rig.qtbot.waitUntil(lambda: len(k.outbox) == 0, timeout=5000)
     finally:
         rig.stop_kiosk()

@@ -153,3 +153,15 @@ def test_a_card_mid_form_does_not_start_a_ticket() -> None:
     screen = k.screen
     k.handle(m.CardRead(m.CardInfo("11010119900101002X", "王五", 36)))
     assert k.screen is screen and d.values["name"] == "张三"
+
+
+def test_a_file_answered_after_the_page_timed_out_prints_its_receipt() -> None:
+    k = kiosk()
+    filing = {"number": "F20261123004", "code": "c0de", "item_name": "户籍证明开具"}
+    fx = k.handle(m.Replied("r9", {"ok": True, "filing": filing}, "file"))
+    assert [type(e) for e in fx] == [s.PrintReceipt]
+    assert isinstance(k.screen, s.ReceiptShown) and k.screen.late
+    # an answer to a status query whose page is gone prints nothing
+    k.screen = m.Home()
+    assert k.handle(m.Replied("r10", {"ok": True, "filing": filing}, "filing_status")) == []
+    assert isinstance(k.screen, m.Home)
