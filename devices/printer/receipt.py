@@ -63,10 +63,11 @@ def layout_receipt(filing: Mapping[str, Any], hall_name: str, qr: str,
         out.append(rule)
         out += _left("请到窗口时携带：", cols, bold=True)
         for b in bring:
-            extra = "（原件）" if b.get("original") else ""
+            bits = ["原件"] if b.get("original") else []
             copies = int(b.get("copies") or 0)
             if copies:
-                extra += f"（复印件{copies}份）"
+                bits.append(f"复印件{copies}份")
+            extra = f"（{'，'.join(bits)}）" if bits else ""
             out += _left(f"· {b.get('name') or ''}{extra}", cols, indent="  ")
     out.append(rule)
     out.append(QRCode(qr, module=6 if cols >= 48 else 4))

@@ -116,10 +116,28 @@ def main(argv: list[str] | None = None) -> int:
     shot("filing-receipt", s.ReceiptShown(filing=receipt, print_id="p", print_status="printed"))
     shot("filing-receipt-landscape", s.ReceiptShown(filing=receipt, print_id="p",
                                                    print_status="printed"), landscape=True)
+    paper(out, receipt, guide, hall)
     ctl.close()
     for p in problems:
         print(f"TOO BIG: {p}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def paper(out: Path, receipt: dict, guide: dict, hall: object) -> None:  # type: ignore[type-arg]
+    """The printed receipt and guide as the 80 mm printer draws them (raster mode)."""
+    from devices.printer.receipt import filing_qr, layout_guide, layout_receipt
+    from devices.printer.render import render
+    from devices.printer.settings import PrinterSettings
+
+    st = PrinterSettings()
+    name, hall_id = getattr(hall, "name", ""), getattr(hall, "id", "")
+    render(layout_receipt({**receipt, "submitted_at": "2026-11-23T10:05:00+08:00"}, name,
+                          filing_qr(receipt, hall_id, st.qr_base), st),
+           st.dots, st.font_path).save(out / "kiosk-filing-receipt-paper.png")
+    render(layout_guide(guide, name, st), st.dots, st.font_path).save(
+        out / "kiosk-guide-paper.png")
+    print(out / "kiosk-filing-receipt-paper.png")
+    print(out / "kiosk-guide-paper.png")
 
 
 def too_small(window: object, elder: bool) -> list[str]:
