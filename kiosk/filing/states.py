@@ -114,7 +114,8 @@ class Draft:
     reuse_fields: set[str] = field(default_factory=set)
     reuse_documents: set[str] = field(default_factory=set)
     pages: dict[str, list[Page]] = field(default_factory=dict)
-    consent: bool = True
+    # 一次录入 consent is asked, never assumed (PIPL: a pre-ticked box is no consent).
+    consent: bool = False
     notice: str = ""  # a server refusal to show on the next page
     supplement: str = ""  # the receipt code when these pages are 补正 for a filing
 
@@ -243,10 +244,15 @@ class FilingScreen(m.Screen):
                 upload_answered(page, event.reply)
                 return self.refreshed()
         if isinstance(event, m.CardRead):
-            return self  # a second card mid-form is ignored, the form is kept
+            # Only a page waiting for one uses it; mid-form a second card is ignored and
+            # the form is kept.
+            return self.on_card(event.card, ctx) or self
         return self.on(event, ctx)
 
     def on(self, event: Any, ctx: m.Context) -> m.Screen | None:
+        return None
+
+    def on_card(self, card: m.CardInfo, ctx: m.Context) -> m.Screen | None:
         return None
 
     def refreshed(self) -> m.Screen:
@@ -353,6 +359,12 @@ class GuideShown(FilingScreen):
     def can_file(self) -> bool:
         return bool(self.guide.get("form"))
 
+    def on_card(self, card: m.CardInfo, ctx: m.Context) -> m.Screen | None:
+        if not self.can_file:
+            return None
+        ctx.card = card  # a card on a guide that can be filed: start filing it
+        return start_filing(ctx, self.code, self.guide)
+
     def on(self, event: Any, ctx: m.Context) -> m.Screen | None:
         if isinstance(event, m.Printed) and event.print_id == self.print_id:
             return replace(self, print_status="printed" if event.ok else "failed")
@@ -432,13 +444,8 @@ class Notice(FilingScreen):
 class SwipeCard(FilingScreen):
     draft: Draft | None = None
 
-    def on(self, event: Any, ctx: m.Context) -> m.Screen | None:
-        return None
-
-    def handle(self, event: m.Event, ctx: m.Context) -> m.Screen | None:
-        if isinstance(event, m.CardRead) and self.draft is not None:
-            return card_read(ctx, self.draft, event.card)
-        return super().handle(event, ctx)
+    def on_card(self, card: m.CardInfo, ctx: m.Context) -> m.Screen | None:
+        return card_read(ctx, self.draft, card) if self.draft is not None else None
 
 
 @dataclass(frozen=True, eq=False)

@@ -145,6 +145,7 @@ def test_enter_once_offers_the_last_filing(rig: Rig, qtbot: QtBot, tmp_path: Pat
     click(rig, qtbot, "next")
     click(rig, qtbot, "next")
     rig.wait_screen(s.ReviewPage)
+    click(rig, qtbot, "consent")  # 同意保存，下次沿用
     click(rig, qtbot, "submit")
     first = rig.wait_screen(s.ReceiptShown)
     click(rig, qtbot, "done")

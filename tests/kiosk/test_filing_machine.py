@@ -101,7 +101,8 @@ def test_a_sent_file_is_not_dropped_when_the_page_times_out() -> None:
     send = fx[0]
     assert isinstance(send, m.Send) and send.op == "file" and send.durable
     assert send.payload["documents"] == {"id_card": ["ab" * 32]}
-    assert "name" in send.payload["values"] and send.payload["consent"] is True
+    assert "name" in send.payload["values"]
+    assert send.payload["consent"] is False  # 一次录入 is asked for, never pre-ticked
     fx = k.handle(m.Tick(61))
     assert isinstance(k.screen, m.Home) and not any(isinstance(e, s.DropIntents) for e in fx)
 
@@ -165,3 +166,19 @@ def test_a_file_answered_after_the_page_timed_out_prints_its_receipt() -> None:
     k.screen = m.Home()
     assert k.handle(m.Replied("r10", {"ok": True, "filing": filing}, "filing_status")) == []
     assert isinstance(k.screen, m.Home)
+
+
+def test_consent_is_ticked_by_the_resident() -> None:
+    k = kiosk()
+    d = to_form(k)
+    k.screen = s.ReviewPage(draft=d)
+    k.handle(m.Touch("consent"))
+    assert d.consent and d.payload()["consent"] is True
+
+
+def test_a_card_on_a_guide_starts_filing_it() -> None:
+    k = kiosk()
+    k.screen = s.GuideShown(guide=GUIDE, code="huji-zhengming")
+    fx = k.handle(m.CardRead(CARD))
+    assert isinstance(k.screen, s.Waiting) and k.screen.then == "prefill"
+    assert fx[0].payload["id_number"] == CARD.id_number  # type: ignore[union-attr]
