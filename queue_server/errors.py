@@ -18,6 +18,7 @@ MESSAGES: dict[str, str] = {
     "APPOINTMENT_EXPIRED": "预约时段已过，预约已失效，请现场取号或重新预约。",
     "APPOINTMENT_CANCELLED": "这条预约已取消，请现场取号或重新预约。",
     "APPOINTMENT_USED": "这条预约已签到取号，不能取消。",
+    "APPOINTMENT_NOT_CHECKED_IN": "这条预约还没有签到取号，请到大厅自助机签到。",
     "DUPLICATE_APPOINTMENT": "您当天已有一条预约，每人每天只能预约一次。",
     "BOOKING_TOO_SOON": "预约需至少提前一天，请选择明天或以后的时段。",
     "BOOKING_TOO_FAR": "最多只能预约之后五个工作日内的时段，请选择更近的日期。",

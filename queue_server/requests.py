@@ -193,9 +193,13 @@ def _command(device: str, op: str, f: _Fields, secret: bytes, today: date,
     if op == "lookup":
         number = f.text("number", pattern=NUMBER, limit=8)
         code = f.text("code", limit=64)
-        if (number is None) == (code is None):
-            raise f.bad("give exactly one of number or code")
-        return c.Lookup(number=number, code=code)
+        appointment = f.text("appointment", limit=64)
+        if sum(x is not None for x in (number, code, appointment)) != 1:
+            raise f.bad("give exactly one of number, code or appointment")
+        if appointment is not None and device != "portal":
+            # The portal's SMS notifier follows a booking to its ticket; a kiosk has no need.
+            raise Refusal("FORBIDDEN", f"{device} may not look up by appointment")
+        return c.Lookup(number=number, code=code, appointment=appointment)
     if op == "book":
         id_hash, _ = _id_facts(f, secret, today)
         return c.Book(f.text("service", required=True, pattern=SERVICE) or "",

@@ -28,6 +28,7 @@ class Checkin:
 class Lookup:
     number: str | None = None
     code: str | None = None
+    appointment: str | None = None  # portal only: the ticket a booking was checked in as
 
 
 @dataclass(frozen=True)

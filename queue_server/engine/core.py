@@ -160,12 +160,23 @@ def _decide_checkin(hall: Hall, s: HallState, cmd: c.Checkin, ctx: Context) -> D
 
 
 def _decide_lookup(hall: Hall, s: HallState, cmd: c.Lookup, ctx: Context) -> list[Event]:
+    if cmd.appointment is not None:
+        a = s.appointments.get(cmd.appointment)
+        if a is None:
+            raise Refusal("UNKNOWN_APPOINTMENT", cmd.appointment)
+        if a.status is AppointmentStatus.CANCELLED:
+            raise Refusal("APPOINTMENT_CANCELLED", cmd.appointment)
+        if a.ticket is None or a.ticket not in s.tickets:
+            raise Refusal("APPOINTMENT_NOT_CHECKED_IN", cmd.appointment)
     if find_ticket(s, cmd, ctx) is None:
         raise Refusal("UNKNOWN_TICKET", cmd.number or "")
     return []
 
 
 def find_ticket(s: HallState, cmd: c.Lookup, ctx: Context) -> Ticket | None:
+    if cmd.appointment is not None:
+        a = s.appointments.get(cmd.appointment)
+        return s.tickets.get(a.ticket) if a is not None and a.ticket is not None else None
     if cmd.code is not None:
         tid = s.by_code.get(cmd.code)
         return s.tickets.get(tid) if tid is not None else None
