@@ -144,6 +144,7 @@ class Draft:
         spec = next((s for s in self.specs if s.key == key), None)
         if spec is None or spec.source == "idcard":
             return  # read-only: what the card says cannot be typed over
+        value = normalise(spec, value)
         self.values[key] = value
         self.touched.add(key)
         self.reuse_fields.discard(key)  # typed anew: sent in values, not reused
@@ -207,6 +208,22 @@ class Draft:
         self.reuse_documents.clear()
         self.pages.clear()
         self.notice = ""
+
+
+def normalise(spec: FieldSpec, value: str) -> str:
+    """What a resident may type for a date (2026.1.5, 2026/01/05, 20260105) as the ISO
+    date the server checks; other values as typed."""
+    if spec.type != "date":
+        return value
+    v = value.strip().replace(".", "-").replace("/", "-").replace("年", "-").replace(
+        "月", "-").replace("日", "")
+    if v.isdigit() and len(v) == 8:
+        return f"{v[:4]}-{v[4:6]}-{v[6:]}"
+    parts = v.split("-")
+    if len(parts) == 3 and all(x.isdigit() for x in parts) and len(parts[0]) == 4 \
+            and 1 <= len(parts[1]) <= 2 and 1 <= len(parts[2]) <= 2:
+        return f"{parts[0]}-{int(parts[1]):02d}-{int(parts[2]):02d}"
+    return value
 
 
 def card_agrees(values: dict[str, str], today: date) -> dict[str, str]:
@@ -759,9 +776,11 @@ def card_read(ctx: m.Context, d: Draft, card: m.CardInfo) -> m.Screen:
         ctx.elder = True
     d.fill_from_card(card)
     problems = card_agrees(d.values, date.today())
-    if "id_number" in problems:
-        return Notice(title="身份证读取有误", message="这张证件的号码无法核验，请到窗口办理。",
-                      ok=False)
+    if problems:  # read-only fields the resident could never correct
+        d.wipe()
+        ctx.card = None
+        return Notice(title="身份证信息无法核验",
+                      message="这张证件的号码与出生日期或性别对不上，\n请到窗口办理。", ok=False)
     return fetch(ctx, {"item": d.code, "id_number": card.id_number}, "prefill",
                  "正在读取您以前填过的信息…", draft=d)
 

@@ -182,3 +182,19 @@ def test_a_card_on_a_guide_starts_filing_it() -> None:
     fx = k.handle(m.CardRead(CARD))
     assert isinstance(k.screen, s.Waiting) and k.screen.then == "prefill"
     assert fx[0].payload["id_number"] == CARD.id_number  # type: ignore[union-attr]
+
+
+def test_dates_are_accepted_as_residents_type_them() -> None:
+    spec = s.FieldSpec("baby_birth", "出生日期", "date")
+    for typed in ("2026.1.5", "2026/01/05", "20260105", "2026年1月5日", "2026-01-05"):
+        assert s.normalise(spec, typed) == "2026-01-05", typed
+    assert s.normalise(spec, "明天") == "明天"  # left for check_value to explain
+
+
+def test_a_card_whose_number_disagrees_with_its_birth_date_is_refused() -> None:
+    k = kiosk()
+    k.screen = s.GuideShown(guide=GUIDE, code="huji-zhengming")
+    k.handle(m.Touch("file"))
+    bad = m.CardInfo(CARD.id_number, "张三", 68, "男", "1958-03-16", "北京市东城区", "汉")
+    assert k.handle(m.CardRead(bad)) == []
+    assert isinstance(k.screen, s.Notice) and k.ctx.card is None
