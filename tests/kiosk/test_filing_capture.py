@@ -46,3 +46,21 @@ def test_no_camera_no_picture(qtbot: QtBot, tmp_path: Path) -> None:
         devices(camera=0).capture_frame()
     with pytest.raises(RuntimeError):
         devices(camera_dir=str(tmp_path)).capture_frame()
+
+
+def test_a_page_that_cannot_fit_the_size_limit_is_refused_with_a_sentence() -> None:
+    import numpy as np
+    from PIL import Image
+
+    from kiosk.filing.capture import CaptureProblem
+
+    noise = Image.fromarray(np.random.default_rng(1).integers(0, 255, (1500, 2000, 3),
+                                                               dtype=np.uint8))
+    with pytest.raises(CaptureProblem, match="太大"):
+        prepare_page(noise, max_kb=50)
+
+
+def test_a_page_filling_the_frame_is_kept_whole() -> None:
+    frame = sample_page(size=(1200, 900), page=(0, 0, 1200, 900))
+    page = prepare_page(frame)
+    assert not page.cropped and (page.width, page.height) == (1200, 900)
