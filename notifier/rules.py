@@ -25,14 +25,19 @@ def mask_phone(phone: str) -> str:
     return phone[:3] + "****" + phone[-4:] if len(phone) == 11 else "***"
 
 
+TICKET = "ticket"  # a watch keyed by the ticket's code (from its QR)
+APPOINTMENT = "appointment"  # keyed by a booking's code until it is checked in
+
+
 @dataclass
 class Watch:
     hall: str
-    code: str  # the ticket's code (from its QR)
-    phone: str
-    created: datetime
+    code: str  # the ticket's code, or the booking's code while kind is APPOINTMENT
+    phone: str  # the number; on the hall side, the filing number that holds it (sealed)
+    created: datetime  # when the keep_hours clock starts (given, or a booking's slot end)
     ahead_sent: bool = False
     called_sent: bool = False
+    kind: str = TICKET
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,12 @@ on a worker thread so a slow or failed gateway never holds anything up.
 
 Phone numbers live only here, in one SQLite table on the portal's server (never in MQTT,
 never in a page): a row is deleted when its ticket ends (done, no-show) or is no longer
-found, and in any case `keep_hours` after it was given.
+found, and in any case `keep_hours` after it was given. A number given with a booking
+is kept under the booking's code until the booking is checked in (then under the
+ticket's code), and at the latest `keep_hours` after the booked slot ends.
+
+On the hall side (notifier/hall.py) the same class runs with `phone_of`: the rows hold
+filing numbers, and the number is read from the sealed filing only when a text is due.
 """
 
 from __future__ import annotations
@@ -18,23 +23,34 @@ from pathlib import Path
 from typing import Any
 
 from .gateway import SendFailed, SmsConfig, SmsGateway
-from .rules import AHEAD, CALLED, Notice, Watch, due, finished, mask_phone
+from .rules import AHEAD, APPOINTMENT, CALLED, TICKET, Notice, Watch, due, finished, mask_phone
 
 log = logging.getLogger(__name__)
 
 Lookup = Callable[[str, str], Awaitable[dict[str, Any] | None]]
+# A booking's refusals after which there will never be a ticket to follow
+BOOKING_GONE = {"UNKNOWN_APPOINTMENT", "APPOINTMENT_CANCELLED"}
 
 
 class Notifier:
     def __init__(self, path: str | Path, config: SmsConfig,
-                 gateway: SmsGateway | None = None) -> None:
+                 gateway: SmsGateway | None = None,
+                 phone_of: Callable[[Watch], str | None] | None = None) -> None:
         self.config = config
         self.gateway = gateway or SmsGateway(config)
+        self.phone_of = phone_of
         self.db = sqlite3.connect(str(path), check_same_thread=False)
         self.db.execute("""CREATE TABLE IF NOT EXISTS watches (
             hall TEXT, code TEXT, phone TEXT, created TEXT,
             ahead_sent INTEGER DEFAULT 0, called_sent INTEGER DEFAULT 0,
             PRIMARY KEY (hall, code))""")
+        cols = [r[1] for r in self.db.execute("PRAGMA table_info(watches)")]
+        if "kind" not in cols:  # files made before bookings were followed
+            self.db.execute(f"ALTER TABLE watches ADD COLUMN kind TEXT DEFAULT '{TICKET}'")
+        # Tickets already followed (no phone here): a ticket called, forgotten, then put
+        # back in the queue is not texted twice when the hall side sees its filing again.
+        self.db.execute("""CREATE TABLE IF NOT EXISTS followed (
+            hall TEXT, code TEXT, at TEXT, PRIMARY KEY (hall, code))""")
         self.db.commit()
         self.lock = threading.Lock()
         self.outbox: queue.Queue[Notice | None] = queue.Queue(maxsize=10_000)
@@ -47,16 +63,46 @@ class Notifier:
 
     def watch(self, hall: str, code: str, phone: str, now: datetime) -> None:
         with self.lock:
-            self.db.execute("INSERT OR REPLACE INTO watches (hall, code, phone, created) "
-                            "VALUES (?, ?, ?, ?)", (hall, code, phone, now.isoformat()))
+            self.db.execute("INSERT OR REPLACE INTO watches (hall, code, phone, created, kind) "
+                            "VALUES (?, ?, ?, ?, ?)", (hall, code, phone, now.isoformat(), TICKET))
+            self.db.commit()
+
+    def watch_booking(self, hall: str, appointment: str, phone: str,
+                      slot_end: datetime) -> None:
+        """A number given with a booking: kept under the booking's code until it is
+        checked in, and until `keep_hours` after the slot ends at the latest."""
+        with self.lock:
+            self.db.execute("INSERT OR REPLACE INTO watches (hall, code, phone, created, kind) "
+                            "VALUES (?, ?, ?, ?, ?)",
+                            (hall, appointment, phone, slot_end.isoformat(), APPOINTMENT))
+            self.db.commit()
+
+    def follow(self, hall: str, code: str, ref: str, now: datetime) -> bool:
+        """Watch ticket `code` unless it was watched before; True if it is new."""
+        with self.lock:
+            new = self.db.execute("INSERT OR IGNORE INTO followed (hall, code, at) "
+                                  "VALUES (?, ?, ?)", (hall, code, now.isoformat())).rowcount
+            if new:
+                self.db.execute("INSERT OR IGNORE INTO watches (hall, code, phone, created, "
+                                "kind) VALUES (?, ?, ?, ?, ?)",
+                                (hall, code, ref, now.isoformat(), TICKET))
+            self.db.commit()
+        return bool(new)
+
+    def checked_in(self, hall: str, appointment: str, ticket_code: str) -> None:
+        """The booking became a ticket: keep the number under the ticket's code."""
+        with self.lock:
+            self.db.execute("UPDATE OR REPLACE watches SET code = ?, kind = ? "
+                            "WHERE hall = ? AND code = ? AND kind = ?",
+                            (ticket_code, TICKET, hall, appointment, APPOINTMENT))
             self.db.commit()
 
     def watches(self, hall: str) -> list[Watch]:
         with self.lock:
-            rows = self.db.execute("SELECT hall, code, phone, created, ahead_sent, called_sent "
-                                   "FROM watches WHERE hall = ?", (hall,)).fetchall()
-        return [Watch(r[0], r[1], r[2], datetime.fromisoformat(r[3]), bool(r[4]), bool(r[5]))
-                for r in rows]
+            rows = self.db.execute("SELECT hall, code, phone, created, ahead_sent, called_sent, "
+                                   "kind FROM watches WHERE hall = ?", (hall,)).fetchall()
+        return [Watch(r[0], r[1], r[2], datetime.fromisoformat(r[3]), bool(r[4]), bool(r[5]),
+                      r[6] or TICKET) for r in rows]
 
     def halls(self) -> list[str]:
         with self.lock:
@@ -71,6 +117,7 @@ class Notifier:
         cutoff = (now - timedelta(hours=self.config.keep_hours)).isoformat()
         with self.lock:
             n = self.db.execute("DELETE FROM watches WHERE created < ?", (cutoff,)).rowcount
+            self.db.execute("DELETE FROM followed WHERE at < ?", (cutoff,))
             self.db.commit()
         return n
 
@@ -82,6 +129,11 @@ class Notifier:
             notices = due(w, ticket, hall_name, self.config.ahead, self.config.template_ahead,
                           self.config.template_called)
             for n in notices:
+                if self.phone_of is not None:
+                    phone = self.phone_of(w)
+                    if phone is None:  # nothing is sent without a number
+                        continue
+                    n = Notice(n.kind, phone, n.text)
                 col = "ahead_sent" if n.kind == AHEAD else "called_sent"
                 # Marked before sending: at most once, even if the process dies mid-send.
                 with self.lock:
@@ -103,9 +155,27 @@ class Notifier:
                                   (w.hall, w.code)).fetchone()
         return bool(row and row[0])
 
-    async def check_hall(self, hall: str, hall_name: str, lookup: Lookup) -> None:
-        """Look up every watched ticket of `hall` and send what is due."""
+    async def check_hall(self, hall: str, hall_name: str, lookup: Lookup,
+                         by_appointment: Lookup | None = None) -> None:
+        """Look up every watched ticket of `hall` and send what is due; a booking is
+        looked up by its code (`by_appointment`) until it has a ticket."""
         for w in self.watches(hall):
+            if w.kind == APPOINTMENT:
+                if by_appointment is None:
+                    continue
+                reply = await by_appointment(hall, w.code)
+                if reply is None:
+                    continue  # hall unreachable: try again on its next change
+                if not reply.get("ok"):
+                    if reply.get("error", {}).get("code") in BOOKING_GONE:
+                        self.forget(hall, w.code)
+                    continue  # not checked in yet
+                ticket = reply["ticket"]
+                self.checked_in(hall, w.code, ticket["code"])
+                w = Watch(w.hall, ticket["code"], w.phone, w.created, w.ahead_sent,
+                          w.called_sent, TICKET)
+                self.on_ticket(w, ticket, hall_name)
+                continue
             reply = await lookup(hall, w.code)
             if reply is None:
                 continue  # hall unreachable: try again on its next change

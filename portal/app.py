@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
-from notifier.rules import normalise_phone
+from notifier.rules import mask_phone, normalise_phone
 from notifier.service import Notifier
 from queue_server.config import Hall
 from queue_server.engine import booking
@@ -42,6 +42,7 @@ HERE = Path(__file__).resolve().parent
 
 UNREACHABLE = {"code": "HALL_UNREACHABLE",
                "message": "暂时联系不上该服务大厅（网络中断），请稍后再试。"}
+BAD_PHONE = "手机号码有误，请输入11位手机号码，例如 13800138000；不需要短信提醒可留空。"
 FILING_BY_NUMBER = {
     "code": "USE_RECEIPT_CODE",
     "message": "为保护您的信息，网上只能凭申报回执上的二维码查询进度，请扫描回执二维码。"}
@@ -307,13 +308,17 @@ def create_app(portal: Portal) -> FastAPI:
     async def lookup(hall: str, code: str) -> dict[str, Any] | None:
         return await ask(hall, "lookup", {"code": code})
 
+    async def by_appointment(hall: str, code: str) -> dict[str, Any] | None:
+        return await ask(hall, "lookup", {"appointment": code})
+
     async def check_hall(hall: str) -> None:
         notifier = portal.notifier
         assert notifier is not None
         try:
             notifier.expire(datetime.now().astimezone())
             view = portal.directory.get(hall)
-            await notifier.check_hall(hall, view.name if view else hall, lookup)
+            await notifier.check_hall(hall, view.name if view else hall, lookup,
+                                      by_appointment)
         except Exception:
             log.exception("sms check of hall %s failed", hall)
         finally:
@@ -407,39 +412,60 @@ def create_app(portal: Portal) -> FastAPI:
         for s in slots:
             days.setdefault(s["day"], []).append(s)
         return page(request, "book.html", halls=portal.halls, hall=h, service=service,
-                    days=days, error=None)
+                    days=days, error=None, **sms_form())
+
+    def sms_form(phone: str = "") -> dict[str, Any]:
+        n = portal.notifier
+        return {"sms": n is not None, "ahead_n": n.config.ahead if n else 0, "phone": phone}
 
     @app.post("/book", response_class=HTMLResponse, include_in_schema=False)
     async def book_submit(request: Request, hall: str = Form(...), service: str = Form(...),
-                          slot: str = Form(...), id_number: str = Form("")) -> Any:
+                          slot: str = Form(...), id_number: str = Form(""),
+                          phone: str = Form("")) -> Any:
         h = portal.halls.get(hall)
         if h is None or not SERVICE_RE.match(service):
             return page(request, "missing.html", 404, title="没有这个服务大厅",
                         text="请回到预约页重新选择。")
+        number = normalise_phone(phone) if phone.strip() and portal.notifier else None
+        if phone.strip() and portal.notifier and number is None:
+            # Checked before booking: a typo must not cost the resident a second booking.
+            error: str | None = BAD_PHONE
+            reply: dict[str, Any] | None = None
+        else:
+            error, reply = None, {}
         start_text, _, end_text = slot.partition("/")
         payload: dict[str, Any] = {"service": service, "slot_start": start_text,
                                    "slot_end": end_text}
         if id_number.strip():
             payload["id_number"] = id_number.strip().upper()
-        reply = await ask(hall, "book", payload)
-        error = UNREACHABLE["message"] if reply is None else (
-            None if reply.get("ok") else reply["error"]["message"])
+        if error is None:
+            reply = await ask(hall, "book", payload)
+            error = UNREACHABLE["message"] if reply is None else (
+                None if reply.get("ok") else reply["error"]["message"])
         if error is not None:
             slots = slots_for(h, service, datetime.now(h.tz))
             days: dict[str, list[dict[str, Any]]] = {}
             for s in slots:
                 days.setdefault(s["day"], []).append(s)
             return page(request, "book.html", 409, halls=portal.halls, hall=h,
-                        service=service, days=days, error=error)
+                        service=service, days=days, error=error, **sms_form(phone))
         assert reply is not None
         start = datetime.fromisoformat(start_text)
         end = datetime.fromisoformat(end_text)
+        masked = None
+        if number is not None and portal.notifier is not None:
+            # The number stays in the portal's notifier (the hall never gets it); it
+            # follows the booking to its ticket once checked in at the kiosk.
+            portal.notifier.watch_booking(hall, reply["code"], number, end)
+            masked = mask_phone(number)
         svc = h.service(service)
         cancel_by = start - booking.policy(h).cancel_before
         return page(request, "booked.html", code=reply["code"],
                     qr=qr_svg(booking_qr(hall, start, reply["code"])),
                     hall=h, service_name=svc.name if svc else service,
-                    slot=slot_text(start, end), cancel_by=f"{cancel_by:%m月%d日 %H:%M}")
+                    slot=slot_text(start, end), cancel_by=f"{cancel_by:%m月%d日 %H:%M}",
+                    sms_phone=masked, ahead_n=portal.notifier.config.ahead
+                    if portal.notifier else 0)
 
     @app.post("/book/cancel", response_class=HTMLResponse, include_in_schema=False)
     async def cancel_submit(request: Request, hall: str = Form(...),
@@ -453,6 +479,8 @@ def create_app(portal: Portal) -> FastAPI:
         if not reply.get("ok"):
             return page(request, "missing.html", 409, title="不能取消",
                         text=reply["error"]["message"])
+        if portal.notifier is not None:
+            portal.notifier.forget(hall, code.strip())  # its phone number, if one was given
         return page(request, "missing.html", 200, title="预约已取消",
                     text="名额已释放，欢迎再次预约。")
 

@@ -1,0 +1,250 @@
+"""SMS reminders for a booking's and a filing's phone number, against a real Mosquitto, the
+real queue server (in process), real SQLite files and the local fake gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from notifier.gateway import SmsConfig
+from notifier.hall import HallNotifier, HallSource
+from notifier.service import Notifier
+from portal.app import Portal, create_app
+from portal.feed import HallUnreachable
+from portal.model import Directory
+from queue_server.client import RequestClient, RequestTimeout
+from queue_server.config import load_hall
+from queue_server.mqtt import QueueServer
+from tests.notifier.test_notifier import FakeGateway
+from tests.queue_server.filing_support import elder_values, page
+from tests.support.broker import DEMO_HALL, Broker
+from tests.support.server import in_process
+
+HALL = "示范县政务服务中心"
+
+
+def ahead_text(number: str) -> str:
+    return f"【{HALL}】您的{number}号前面还有1人，请尽快到大厅等候。"
+
+
+@pytest.fixture
+def gateway() -> Iterator[FakeGateway]:
+    gw = FakeGateway()
+    yield gw
+    gw.server.shutdown()
+
+
+@pytest.fixture
+def server(broker: Broker, tmp_path: Path) -> Iterator[QueueServer]:
+    s = in_process(broker, tmp_path / "data")
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def clients(broker: Broker) -> Iterator[dict[str, RequestClient]]:
+    made: dict[str, RequestClient] = {}
+
+    class Lazy(dict):  # type: ignore[type-arg]
+        def __missing__(self, device: str) -> RequestClient:
+            rc = RequestClient("demo", device, broker.password(device), broker.broker_address)
+            made[device] = self[device] = rc.start()
+            return rc
+
+    yield Lazy()
+    for rc in made.values():
+        rc.close()
+
+
+def ok(reply: dict[str, Any]) -> dict[str, Any]:
+    assert reply["ok"], reply
+    return reply
+
+
+class HallRequester:
+    """The portal's requester over the hall broker as device `portal` (the bridge and
+    central broker are tested in tests/portal; here the hall's answers matter)."""
+
+    def __init__(self, rc: RequestClient) -> None:
+        self.rc = rc
+
+    async def request(self, hall: str, op: str, payload: dict[str, Any], *,
+                      timeout: float = 10.0) -> dict[str, Any]:
+        try:
+            return await asyncio.to_thread(self.rc.request, op, payload, timeout=timeout)
+        except RequestTimeout as e:
+            raise HallUnreachable(str(e)) from None
+
+
+def sms(gw: FakeGateway, **kw: Any) -> SmsConfig:
+    return SmsConfig(url=gw.url, ahead=1, retry_delay_s=0.01, rate_per_s=100, **kw)
+
+
+def texts(gw: FakeGateway, settle: float = 0.2) -> list[tuple[str, str]]:
+    time.sleep(settle)  # the worker thread sends; give a wrong extra send time to show
+    return [(m["phone"], m["text"]) for m in gw.received]
+
+
+def two_priority_tickets(kiosk: RequestClient) -> None:
+    for _ in range(2):
+        ok(kiosk.request("issue", {"service": "A", "priority": True}))
+
+
+def call(counter: RequestClient) -> dict[str, Any]:
+    counter.request("finish")  # the one at the counter, if any
+    return ok(counter.request("call_next"))["ticket"]
+
+
+def test_booking_phone_follows_the_booking_to_its_ticket(
+        broker: Broker, server: QueueServer, clients: dict[str, RequestClient],
+        gateway: FakeGateway, tmp_path: Path) -> None:
+    kiosk, counter = clients["kiosk-1"], clients["counter-1"]
+    notifier = Notifier(tmp_path / "portal-sms.db", sms(gateway))
+    d = Directory()
+    d.put_snapshot("demo", {"hall": "demo", "name": HALL, "services": [], "counters": []})
+    portal = Portal(d, HallRequester(clients["portal"]), {"demo": load_hall(DEMO_HALL)},
+                    notifier=notifier)
+    app = create_app(portal)
+    web = TestClient(app)
+
+    def check() -> None:
+        asyncio.run(app.state.check_hall("demo"))
+
+    form = web.get("/book?hall=demo&service=A").text
+    assert 'name="phone"' in form and "前面还剩 1 人" in form
+    slot = form.split('name="slot" value="')[1].split('"')[0]
+    bad = web.post("/book", data={"hall": "demo", "service": "A", "slot": slot,
+                                  "phone": "1380013"})
+    assert bad.status_code == 409 and "手机号码有误" in bad.text  # and nothing was booked
+    r = web.post("/book", data={"hall": "demo", "service": "A", "slot": slot,
+                                "phone": "138 0013 8000"})
+    assert r.status_code == 200 and "138****8000" in r.text
+    code = r.text.split("预约码：<strong>")[1].split("<")[0]
+    assert [w.kind for w in notifier.watches("demo")] == ["appointment"]
+
+    check()  # not checked in yet: the number waits under the booking's code
+    assert [w.code for w in notifier.watches("demo")] == [code] and texts(gateway) == []
+
+    two_priority_tickets(kiosk)
+    ticket = ok(kiosk.request("checkin", {"code": code}))["ticket"]
+    check()  # checked in, two ahead: now kept under the ticket's code, nothing due yet
+    assert [(w.code, w.kind) for w in notifier.watches("demo")] == [(ticket["code"], "ticket")]
+    assert texts(gateway) == []
+
+    ok(counter.request("open"))
+    call(counter)
+    check()
+    check()
+    number = ticket["number"]
+    assert texts(gateway) == [("13800138000", ahead_text(number))]
+    call(counter)
+    check()
+    assert len(texts(gateway)) == 1  # none ahead: still the one text
+    assert call(counter)["number"] == number
+    check()
+    check()
+    assert texts(gateway)[1:] == [("13800138000", f"【{HALL}】请{number}号到1号窗口办理。")]
+    assert notifier.watches("demo") == []  # nothing more to send: the number is erased
+
+    # A cancelled booking's number is erased at once.
+    r = web.post("/book", data={"hall": "demo", "service": "A", "slot": slot,
+                                "phone": "13900139000"})
+    other = r.text.split("预约码：<strong>")[1].split("<")[0]
+    assert web.post("/book/cancel", data={"hall": "demo", "code": other}).status_code == 200
+    assert notifier.watches("demo") == []
+    # Booked without a number: nothing kept, nothing sent.
+    r = web.post("/book", data={"hall": "demo", "service": "A", "slot": slot})
+    assert r.status_code == 200 and "预约成功" in r.text and "各发一条短信" not in r.text
+    assert notifier.watches("demo") == [] and len(texts(gateway)) == 2
+    notifier.close()
+
+
+def file_with_ticket(kiosk: RequestClient, **values: str) -> tuple[str, dict[str, Any]]:
+    def upload(data: bytes) -> str:
+        r = ok(kiosk.request("upload", {"data": base64.b64encode(data).decode("ascii")}))
+        return str(r["document"]["sha256"])
+
+    docs = {"id_card": [upload(page(1)), upload(page(2))], "hukou_book": [upload(page(3))],
+            "bank_card": [upload(page(4))]}
+    f = ok(kiosk.request("file", {"item": "gaoling-jintie", "values": elder_values(**values),
+                                  "documents": docs}))["filing"]
+    ticket = ok(kiosk.request("filing_ticket", {"number": f["number"]}))["ticket"]
+    return f["number"], ticket
+
+
+def test_filing_phone_is_texted_from_the_hall_side(
+        broker: Broker, server: QueueServer, clients: dict[str, RequestClient],
+        gateway: FakeGateway, tmp_path: Path) -> None:
+    kiosk, counter = clients["kiosk-1"], clients["counter-1"]
+    hall = load_hall(DEMO_HALL)
+    hn = HallNotifier(HallSource(tmp_path / "data", hall), tmp_path / "data" /
+                      "sms-notifier.db", sms(gateway))
+    two_priority_tickets(kiosk)
+    _, ticket = file_with_ticket(kiosk)  # phone 13812345678 in the sealed form
+    number = ticket["number"]
+    now = datetime.now().astimezone()
+    assert hn.poll(now) and texts(gateway) == []  # two ahead
+    assert not hn.poll(now)  # nothing committed since: no look at all
+    raw = (tmp_path / "data" / "sms-notifier.db").read_bytes()
+    assert b"13812345678" not in raw  # the notifier keeps the filing number, not the phone
+
+    ok(counter.request("open"))
+    call(counter)
+    hn.poll(now)
+    hn.poll(now)
+    assert texts(gateway) == [("13812345678", ahead_text(number))]
+    call(counter)
+    hn.poll(now)
+    assert call(counter)["number"] == number
+    hn.poll(now)
+    hn.poll(now)
+    assert texts(gateway)[1:] == [("13812345678", f"【{HALL}】请{number}号到1号窗口办理。")]
+    # Missed the call, put back in the queue: followed once, never texted again.
+    ok(counter.request("skip"))
+    ok(counter.request("requeue", {"number": number}))
+    hn.poll(now)
+    ok(counter.request("call_next"))
+    hn.poll(now)
+    assert len(texts(gateway)) == 2
+    hn.close()
+
+
+def test_filing_without_a_mobile_number_sends_nothing(
+        broker: Broker, server: QueueServer, clients: dict[str, RequestClient],
+        gateway: FakeGateway, tmp_path: Path) -> None:
+    kiosk, counter = clients["kiosk-1"], clients["counter-1"]
+    hn = HallNotifier(HallSource(tmp_path / "data", load_hall(DEMO_HALL)),
+                      tmp_path / "n.db", sms(gateway))
+    file_with_ticket(kiosk, phone="0571-86001234")  # a landline takes no text
+    hn.poll(datetime.now().astimezone())
+    ok(counter.request("open"))
+    call(counter)
+    hn.poll(datetime.now().astimezone())
+    assert hn.notifier.watches("demo") == [] and texts(gateway) == []
+    hn.close()
+
+
+def test_gateway_down_never_blocks_the_queue(
+        broker: Broker, server: QueueServer, clients: dict[str, RequestClient],
+        tmp_path: Path) -> None:
+    kiosk, counter = clients["kiosk-1"], clients["counter-1"]
+    dead = SmsConfig(url="http://127.0.0.1:9/send", ahead=5, retries=3, retry_delay_s=0.5)
+    hn = HallNotifier(HallSource(tmp_path / "data", load_hall(DEMO_HALL)),
+                      tmp_path / "n.db", dead)
+    _, ticket = file_with_ticket(kiosk)
+    t0 = time.monotonic()
+    hn.poll(datetime.now().astimezone())  # a text is due (0 ahead): queued, not waited on
+    ok(counter.request("open"))
+    assert call(counter)["number"] == ticket["number"]
+    hn.poll(datetime.now().astimezone())
+    assert time.monotonic() - t0 < 2.0  # 4 tries with 0.5+1+2 s between would take 3.5 s
+    assert ok(kiosk.request("issue", {"service": "A"}))["ticket"]["number"] == "A002"
+    hn.close()
