@@ -431,16 +431,68 @@ def form_page(screen: s.FormPage, ui: Ui) -> QWidget:
             il.addWidget(field_input(spec, d, ui, error))
         target.addWidget(error)
     il.addStretch(1)
+    pad = keypad(ui) if any(sp.type in KEYPAD_TYPES and sp.source != "idcard"
+                            and sp.key not in d.reuse_fields for sp in d.specs) else None
     if ui.portrait:
         lay.addWidget(scroll(inner, "form"), 1)
-    else:
+        if pad is not None:
+            lay.addWidget(pad)
+    else:  # card | fields | keypad side by side
         cl.addStretch(1)
         body = QHBoxLayout()
         body.setSpacing(24)
-        body.addWidget(card_panel, 2)
+        body.addWidget(scroll(card_panel), 2)
         body.addWidget(scroll(inner, "form"), 3)
+        if pad is not None:
+            side = QVBoxLayout()
+            side.addWidget(pad)
+            side.addStretch(1)
+            body.addLayout(side, 2)
         lay.addLayout(body, 1)
     lay.addWidget(button("下一步", touch(ui, "next"), name="next", big=True, theme=th))
+    return w
+
+
+# Fields typed with digits: a kiosk has no keyboard, so the page brings a keypad for them
+# (Chinese text such as an address needs the system's on-screen input method).
+KEYPAD_TYPES = ("phone", "bank_account", "integer", "amount", "date", "text")
+KEYPAD_ROWS = (("1", "2", "3", "删除"), ("4", "5", "6", "清空"), ("7", "8", "9", "-"),
+               ("X", "0", ".", ""))
+
+
+def keypad(ui: Ui) -> QWidget:
+    """Keys that type into the focused field; they never take the focus themselves."""
+    from PySide6.QtWidgets import QApplication
+
+    def press(key: str) -> None:
+        edit = QApplication.focusWidget()
+        if not isinstance(edit, QLineEdit) or not edit.objectName().startswith("field-"):
+            return
+        if key == "删除":
+            edit.backspace()
+        elif key == "清空":
+            edit.clear()
+        else:
+            edit.insert(key)
+        edit.textEdited.emit(edit.text())  # as if typed: the live check runs
+
+    w = QWidget(objectName="keypad")
+    grid = QGridLayout(w)
+    grid.setContentsMargins(0, 0, 0, 0)
+    grid.setSpacing(8)
+    for r, keys in enumerate(KEYPAD_ROWS):
+        for c, key in enumerate(keys):
+            if not key:
+                continue
+            # clicked(bool) would fill the first parameter: the key rides in a second one
+            b = small_button(key, lambda _checked=False, k=key: press(k), ui,
+                             name=f"pad-{key}")
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            if not ui.portrait:  # four rows beside the form must fit 1080 px in elder mode
+                h = max(64, ui.theme.touch_px - 24)
+                b.setMinimumHeight(h)
+                b.setStyleSheet(b.styleSheet() + f" min-height: {h}px;")
+            grid.addWidget(b, r, c)
     return w
 
 

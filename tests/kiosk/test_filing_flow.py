@@ -75,7 +75,16 @@ def fill_huji(rig: Rig, qtbot: QtBot, resident: dict[str, object]) -> None:
     type_into(rig, qtbot, "phone", "1381234")
     err = rig.find(QLabel, "error-phone")
     assert "手机号" in err.text() and not err.isHidden()
-    type_into(rig, qtbot, "phone", "13812345678")
+    # the rest on the page's keypad (the kiosk has no keyboard)
+    edit = rig.find(QLineEdit, "field-phone")
+    rig.kiosk.window.activateWindow()
+    edit.setFocus()
+    qtbot.waitUntil(edit.hasFocus, timeout=2000)
+    click(rig, qtbot, "pad-清空")
+    for ch in "13812345678":
+        click(rig, qtbot, f"pad-{ch}")
+    assert edit.hasFocus() and edit.text() == "13812345678"
+    assert rig.screen.draft.values["phone"] == "13812345678"  # type: ignore[union-attr]
     assert err.isHidden()
     click(rig, qtbot, "opt-proof_kind-1")
     type_into(rig, qtbot, "purpose", "办理继承公证")
