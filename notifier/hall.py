@@ -99,11 +99,13 @@ class HallSource:
                 "counter_name": counter.name if counter else None}
 
     def linked(self) -> list[tuple[str, str]]:
-        """(ticket code, filing number) of every filing linked to a ticket still queued."""
+        """(ticket code, filing number) of every filing linked to an open ticket (one
+        already called counts: this process may have been down while it waited)."""
+        marks = ",".join("?" * len(OPEN))
         try:
             return [(r[0], r[1]) for r in self.db.execute(
                 "SELECT t.code, f.number FROM filings f JOIN tickets t ON t.id = f.ticket"
-                " WHERE t.status IN ('waiting', 'transferred') ORDER BY f.number")]
+                f" WHERE t.status IN ({marks}) ORDER BY f.number", OPEN)]
         except sqlite3.OperationalError:  # a database from before filings existed
             return []
 

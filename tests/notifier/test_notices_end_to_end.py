@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -25,7 +28,7 @@ from queue_server.config import load_hall
 from queue_server.mqtt import QueueServer
 from tests.notifier.test_notifier import FakeGateway
 from tests.queue_server.filing_support import elder_values, page
-from tests.support.broker import DEMO_HALL, Broker
+from tests.support.broker import DEMO_HALL, REPO, Broker
 from tests.support.server import in_process
 
 HALL = "示范县政务服务中心"
@@ -247,4 +250,58 @@ def test_gateway_down_never_blocks_the_queue(
     hn.poll(datetime.now().astimezone())
     assert time.monotonic() - t0 < 2.0  # 4 tries with 0.5+1+2 s between would take 3.5 s
     assert ok(kiosk.request("issue", {"service": "A"}))["ticket"]["number"] == "A002"
+    hn.close()
+
+
+def test_hall_notifier_command_runs_beside_the_server(
+        broker: Broker, server: QueueServer, clients: dict[str, RequestClient],
+        gateway: FakeGateway, tmp_path: Path) -> None:
+    kiosk, counter = clients["kiosk-1"], clients["counter-1"]
+    conf = tmp_path / "sms.toml"
+    conf.write_text(f'[sms]\nurl = "{gateway.url}"\nahead = 0\nretry_delay_s = 0.01\n',
+                    "utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "notifier", "--hall", str(DEMO_HALL), "--data",
+         str(tmp_path / "data"), "--sms-config", str(conf), "--poll-s", "0.1"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        _, ticket = file_with_ticket(kiosk)
+        ok(counter.request("open"))
+        assert call(counter)["number"] == ticket["number"]
+        gateway.wait(1, timeout=10)  # 0 ahead was never seen (called first), or was
+        deadline = time.monotonic() + 10
+        while not any("办理" in m["text"] for m in gateway.received):
+            assert time.monotonic() < deadline, gateway.received
+            time.sleep(0.05)
+        called = [m for m in gateway.received if "办理" in m["text"]]
+        assert called == [{"phone": "13812345678",
+                           "text": f"【{HALL}】请{ticket['number']}号到1号窗口办理。"}]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out = proc.communicate(timeout=10)[0].decode("utf-8", "replace")
+    assert proc.returncode == 0, out
+    assert "following filings of hall demo" in out and "13812345678" not in out
+
+
+def test_hall_notifier_command_refuses_bad_config(tmp_path: Path) -> None:
+    conf = tmp_path / "sms.toml"
+    conf.write_text('[sms]\nurl = "ftp://x"\n', "utf-8")
+    r = subprocess.run([sys.executable, "-m", "notifier", "--hall", str(DEMO_HALL), "--data",
+                        str(tmp_path), "--sms-config", str(conf)], cwd=REPO,
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "sms.url" in r.stderr and "http(s) URL" in r.stderr
+
+
+def test_ticket_called_before_the_first_look_still_gets_its_call_text(
+        broker: Broker, server: QueueServer, clients: dict[str, RequestClient],
+        gateway: FakeGateway, tmp_path: Path) -> None:
+    kiosk, counter = clients["kiosk-1"], clients["counter-1"]
+    _, ticket = file_with_ticket(kiosk)
+    ok(counter.request("open"))
+    call(counter)  # the hall notifier was down (or slow) all the while it waited
+    hn = HallNotifier(HallSource(tmp_path / "data", load_hall(DEMO_HALL)),
+                      tmp_path / "n.db", sms(gateway))
+    hn.poll(datetime.now().astimezone())
+    hn.poll(datetime.now().astimezone())
+    assert texts(gateway) == [("13812345678", f"【{HALL}】请{ticket['number']}号到1号窗口办理。")]
     hn.close()
