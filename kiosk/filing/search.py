@@ -7,6 +7,7 @@ characters types the first letters on the on-screen keyboard.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -46,11 +47,23 @@ def entries(index: dict[str, Any]) -> list[Entry]:
     return out
 
 
+def department_names(department: str) -> list[str]:
+    """"县民政局、县残疾人联合会" is two departments; "县民政局（老龄办）" is 县民政局: a
+    resident browsing 县民政局 expects all of its items."""
+    out = []
+    for part in re.split(r"[、，,/]", department):
+        name = re.sub(r"[（(].*?[）)]", "", part).strip()
+        if name:
+            out.append(name)
+    return out
+
+
 def departments(index: dict[str, Any]) -> list[str]:
     seen: dict[str, None] = {}
     for e in entries(index):
         if e.kind == "item":
-            seen.setdefault(e.department)
+            for name in department_names(e.department):
+                seen.setdefault(name)
     return list(seen)
 
 
@@ -67,7 +80,7 @@ def in_group(index: dict[str, Any], tab: str, group: str) -> list[Entry]:
     """The entries of one department (tab "dept") or life event (tab "event", bundles first)."""
     es = entries(index)
     if tab == "dept":
-        return [e for e in es if e.kind == "item" and e.department == group]
+        return [e for e in es if e.kind == "item" and group in department_names(e.department)]
     if tab == "event":
         hits = [e for e in es if group in e.life_events]
         return sorted(hits, key=lambda e: e.kind != "bundle")

@@ -218,3 +218,13 @@ def test_a_bundle_is_filed_as_one(rig: Rig, qtbot: QtBot, tmp_path: Path) -> Non
     click(rig, qtbot, "take_ticket")
     ticket = rig.wait_screen(m.TicketShown)
     assert ticket.ticket["number"].startswith("A")  # type: ignore[union-attr]
+
+
+def test_departments_are_split_and_their_sub_offices_merged() -> None:
+    index = {"items": [
+        {"code": "a", "name": "两项补贴", "department": "县民政局、县残疾人联合会"},
+        {"code": "b", "name": "优待证", "department": "县民政局（老龄工作委员会办公室）"},
+        {"code": "c", "name": "残疾人证", "department": "县残疾人联合会"}], "bundles": []}
+    assert search.departments(index) == ["县民政局", "县残疾人联合会"]
+    assert [e.code for e in search.in_group(index, "dept", "县民政局")] == ["a", "b"]
+    assert [e.code for e in search.in_group(index, "dept", "县残疾人联合会")] == ["a", "c"]
