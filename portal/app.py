@@ -304,6 +304,7 @@ def create_app(portal: Portal) -> FastAPI:
     # ------------------------------------------------------------------ SMS notices
 
     checking: set[str] = set()
+    again: set[str] = set()  # halls that changed while being checked
 
     async def lookup(hall: str, code: str) -> dict[str, Any] | None:
         return await ask(hall, "lookup", {"code": code})
@@ -323,11 +324,19 @@ def create_app(portal: Portal) -> FastAPI:
             log.exception("sms check of hall %s failed", hall)
         finally:
             checking.discard(hall)
+            if hall in again:
+                again.discard(hall)
+                on_hall_changed(hall)
 
     def on_hall_changed(hall: str) -> None:
-        # One check per hall at a time; the hall's next change starts the next one.
+        # One check per hall at a time. A change during a check runs one more check
+        # after it: dropped, the last change before a quiet spell (the call itself)
+        # would wait for the hall's next change to be texted.
         notifier = portal.notifier
-        if notifier is None or hall in checking or not notifier.watches(hall):
+        if notifier is None or not notifier.watches(hall):
+            return
+        if hall in checking:
+            again.add(hall)
             return
         checking.add(hall)
         asyncio.get_running_loop().create_task(check_hall(hall))
