@@ -161,6 +161,7 @@ class Context:
     remaining_s: float = 0.0
     effects: list[Effect] = field(default_factory=list)
     hall_id: str = ""  # for addresses the kiosk builds (a filing receipt's QR)
+    cache: dict[str, Any] = field(default_factory=dict)  # flows' non-personal data (guides)
 
     @property
     def page_timeout_s(self) -> int:

@@ -68,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     shot("guide", s.GuideShown(guide=guide, code="dibao-shenqing", back=browse))
     shot("guide-elder-landscape", s.GuideShown(guide=guide, code="dibao-shenqing", back=browse),
          elder=True, landscape=True)
+    shot("guide-offline-landscape", s.GuideShown(guide=guide, code="dibao-shenqing",
+                                                 back=browse, stale=True), landscape=True)
     shot("guide-report", s.GuideReport(guide=guide, code="dibao-shenqing",
                                        choices_all=tuple(index["report_choices"]),
                                        chosen=("所需材料有误",), text="还需要户口簿复印件"))

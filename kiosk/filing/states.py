@@ -311,6 +311,7 @@ class Waiting(FilingScreen):
     data: Any = None
     draft: Draft | None = None
     offline: bool = False
+    key: str = ""  # the item asked for
 
     def on(self, event: Any, ctx: m.Context) -> m.Screen | None:
         if isinstance(event, m.Replied) and event.request_id == self.request_id:
@@ -327,6 +328,7 @@ class GuideIndex(FilingScreen):
     group: str = ""
     query: str = ""
     purpose: str = "read"
+    stale: bool = False  # the kiosk's copy, shown while the server is unreachable
 
     def groups(self) -> list[str]:
         if self.tab == "dept":
@@ -371,6 +373,7 @@ class GuideShown(FilingScreen):
     print_id: str = ""
     print_status: str = ""  # "" | printing | printed | failed
     purpose: str = "read"
+    stale: bool = False
 
     @property
     def can_file(self) -> bool:
@@ -746,7 +749,19 @@ def fetch(ctx: m.Context, payload: dict[str, Any], op: str, text: str, *,
           then: str = "", data: Any = None, draft: Draft | None = None) -> Waiting:
     rid = ctx.new_id()
     ctx.emit(m.Send(rid, op, payload, durable=False))
-    return Waiting(request_id=rid, text=text, then=then or op, data=data, draft=draft)
+    return Waiting(request_id=rid, text=text, then=then or op, data=data, draft=draft,
+                   key=str(payload.get("item") or ""))
+
+
+def cached(ctx: m.Context, key: str) -> Any:
+    """Guides the kiosk read before (no personal data), for reading while the server is
+    unreachable."""
+    return ctx.cache.get(f"guide:{key}")
+
+
+def remember(ctx: m.Context, key: str, value: Any) -> None:
+    if value:
+        ctx.cache[f"guide:{key}"] = value
 
 
 def open_guide(ctx: m.Context) -> m.Screen:
@@ -794,6 +809,9 @@ def on_answer(w: Waiting, reply: dict[str, Any], ctx: m.Context) -> m.Screen:
                 return replace(w, offline=True)  # kept in the outbox; the answer still comes
             if w.then == "prefill" and w.draft is not None:
                 return FormPage(draft=w.draft)  # 一次录入 is a convenience: type it in
+            stale = offline_guide(w, ctx)
+            if stale is not None:
+                return stale
             return Notice(title="网络异常", message="网络异常，请稍候再试或到导服台咨询。",
                           ok=False, back=None)
         if w.then == "filed" and w.draft is not None:
@@ -804,11 +822,13 @@ def on_answer(w: Waiting, reply: dict[str, Any], ctx: m.Context) -> m.Screen:
         return Notice(title="没有办成", message=str(err.get("message") or "请稍候再试。"),
                       ok=False, back=w.data if isinstance(w.data, m.Screen) else None)
     if w.then == "index":
+        remember(ctx, "", reply.get("catalogue"))
         return GuideIndex(index=reply.get("catalogue") or {}, purpose=str(w.data or "read"))
     if w.then == "guide":
         back = w.data if isinstance(w.data, GuideIndex) else None
         target = reply.get("guide") or reply.get("bundle") or {}
         code = str(target.get("code") or "")
+        remember(ctx, code, target)
         if back is not None and back.purpose == "file" and target.get("form"):
             return start_filing(ctx, code, target)
         return GuideShown(guide=target, code=code, back=back,
@@ -848,6 +868,18 @@ def on_answer(w: Waiting, reply: dict[str, Any], ctx: m.Context) -> m.Screen:
         ctx.emit(PrintReceipt(pid, filing))
         return ReceiptShown(filing=filing, print_id=pid)
     return m.go_home(ctx)
+
+
+def offline_guide(w: Waiting, ctx: m.Context) -> m.Screen | None:
+    """Reading guides goes on from the kiosk's copies while the server is unreachable;
+    filing needs the server."""
+    if w.then == "index" and w.data == "read" and cached(ctx, ""):
+        return GuideIndex(index=cached(ctx, ""), stale=True)
+    if w.then == "guide" and cached(ctx, w.key):
+        back = w.data if isinstance(w.data, GuideIndex) else None
+        if back is None or back.purpose == "read":
+            return GuideShown(guide=cached(ctx, w.key), code=w.key, back=back, stale=True)
+    return None
 
 
 def filing_refused(d: Draft, code: str, err: dict[str, Any]) -> m.Screen:

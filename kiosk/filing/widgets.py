@@ -116,6 +116,9 @@ LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 def guide_index_page(screen: s.GuideIndex, ui: Ui) -> QWidget:
     th = ui.theme
     w, lay = page(ui, "我要申报：请选择事项" if screen.purpose == "file" else "办事指南")
+    if screen.stale:
+        lay.addWidget(label("网络异常，以下是本机保存的办事指南，可能不是最新版本。", center=True,
+                            color=th.accent))
     tabs = QHBoxLayout()
     tabs.setSpacing(12)
     for tab, text in TABS:
@@ -235,6 +238,9 @@ def guide_page(screen: s.GuideShown, ui: Ui) -> QWidget:
                 size=th.text_px + 2, bold=True, center=True, color=th.primary)
     ver.setObjectName("guide-version")
     lay.addWidget(ver)
+    if screen.stale:
+        lay.addWidget(label("网络异常，以下是本机保存的办事指南，可能不是最新版本。", center=True,
+                            color=th.accent))
     inner = QWidget()
     il = QVBoxLayout(inner)
     il.setContentsMargins(8, 0, 8, 0)

@@ -198,3 +198,26 @@ def test_a_card_whose_number_disagrees_with_its_birth_date_is_refused() -> None:
     bad = m.CardInfo(CARD.id_number, "张三", 68, "男", "1958-03-16", "北京市东城区", "汉")
     assert k.handle(m.CardRead(bad)) == []
     assert isinstance(k.screen, s.Notice) and k.ctx.card is None
+
+
+def test_guides_read_before_stay_readable_while_the_server_is_unreachable() -> None:
+    k = kiosk()
+    offline = {"ok": False, "error": {"code": "OFFLINE", "message": "no answer"}}
+    index = {"items": [{"code": "huji-zhengming", "name": "户籍证明开具", "department": "县公安局",
+                        "life_events": ["户籍"]}], "bundles": []}
+    fx = k.handle(m.Touch("guide"))
+    k.handle(m.Replied(fx[0].request_id, {"ok": True, "catalogue": index}))  # type: ignore[union-attr]
+    fx = k.handle(m.Touch("guide_item", "huji-zhengming"))
+    k.handle(m.Replied(fx[0].request_id, {"ok": True, "guide": GUIDE}))  # type: ignore[union-attr]
+    assert isinstance(k.screen, s.GuideShown) and not k.screen.stale
+    k.handle(m.Touch("home"))
+    fx = k.handle(m.Touch("guide"))
+    k.handle(m.Replied(fx[0].request_id, offline))  # type: ignore[union-attr]
+    assert isinstance(k.screen, s.GuideIndex) and k.screen.stale and k.screen.index == index
+    fx = k.handle(m.Touch("guide_item", "huji-zhengming"))
+    k.handle(m.Replied(fx[0].request_id, offline))  # type: ignore[union-attr]
+    assert isinstance(k.screen, s.GuideShown) and k.screen.stale and k.screen.guide == GUIDE
+    k.handle(m.Touch("home"))
+    fx = k.handle(m.Touch("file"))  # filing needs the server
+    k.handle(m.Replied(fx[0].request_id, offline))  # type: ignore[union-attr]
+    assert isinstance(k.screen, s.Notice)
