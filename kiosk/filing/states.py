@@ -105,11 +105,9 @@ class Draft:
     name: str
     kind: str  # item | bundle
     target: dict[str, Any]  # the guide or bundle answer (form, materials)
-    max_document_kb: int = 1536
     card: m.CardInfo | None = None
     values: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
-    touched: set[str] = field(default_factory=set)
     prefill: dict[str, Any] | None = None
     reuse_fields: set[str] = field(default_factory=set)
     reuse_documents: set[str] = field(default_factory=set)
@@ -146,7 +144,6 @@ class Draft:
             return  # read-only: what the card says cannot be typed over
         value = normalise(spec, value)
         self.values[key] = value
-        self.touched.add(key)
         self.reuse_fields.discard(key)  # typed anew: sent in values, not reused
         why = check_value(spec, value, today) if value.strip() else None
         if why:
@@ -202,7 +199,6 @@ class Draft:
         self.card = None
         self.values.clear()
         self.errors.clear()
-        self.touched.clear()
         self.prefill = None
         self.reuse_fields.clear()
         self.reuse_documents.clear()
@@ -774,15 +770,10 @@ def open_filing(ctx: m.Context) -> m.Screen:
 
 def start_filing(ctx: m.Context, code: str, target: dict[str, Any]) -> m.Screen:
     d = Draft(code=code, name=str(target.get("name") or code),
-              kind="bundle" if "guides" in target else "item", target=target,
-              max_document_kb=int(ctx_settings(ctx).get("max_document_kb", 1536)))
+              kind="bundle" if "guides" in target else "item", target=target)
     if ctx.card is not None:
         return card_read(ctx, d, ctx.card)
     return SwipeCard(draft=d)
-
-
-def ctx_settings(ctx: m.Context) -> dict[str, Any]:
-    return getattr(ctx, "filing", None) or {}
 
 
 def card_read(ctx: m.Context, d: Draft, card: m.CardInfo) -> m.Screen:
