@@ -37,3 +37,14 @@ def test_sigterm_stops_the_demo_and_everything_it_started() -> None:
     for pid in children:
         assert not Path(f"/proc/{pid}").exists() or \
             Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+
+
+def test_the_counter_a_person_drives_leaves_no_queue_without_a_clerk() -> None:
+    from demo.parts import driven_counter
+    from queue_server.config import load_hall
+
+    hall = load_hall(REPO / "assets/halls/demo.toml")
+    cid = driven_counter(hall)
+    counter = hall.counter(cid)
+    assert counter is not None
+    assert all(len(hall.counters_serving(code)) > 1 for code in counter.service_codes)

@@ -63,6 +63,18 @@ class DemoContext:
             close()
 
 
+def driven_counter(hall: Hall) -> str:
+    """The counter a person drives in the demo (QMS_COUNTER, else the first one whose
+    services all have another counter too, so no queue is left without a scripted clerk)."""
+    chosen = os.environ.get("QMS_COUNTER")
+    if chosen:
+        return chosen
+    for c in hall.counters:
+        if all(len(hall.counters_serving(code)) > 1 for code in c.service_codes):
+            return c.id
+    return hall.counters[0].id
+
+
 def parts() -> list[ModuleType]:
     found = [importlib.import_module(f"demo.parts.{m.name}")
              for m in pkgutil.iter_modules([str(Path(__file__).parent)])

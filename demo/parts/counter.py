@@ -1,19 +1,18 @@
-"""The counter terminal of counter 1 (counter-1) and its rating pad (pad-1) in the demo.
+"""The counter terminal of one counter and its rating pad in the demo (counter 2 of the
+demo hall: its queue A has other counters too, so no queue waits for you alone).
 
-The scripted morning leaves counter 1 to you: open it with F9, call with F1, and rate
+The scripted morning leaves that counter to you: open it with F9, call with F1, and rate
 on the pad window. QMS_COUNTER=<id> picks another counter."""
 
 from __future__ import annotations
 
-import os
-
-from demo.parts import DemoContext
+from demo.parts import DemoContext, driven_counter
 
 ORDER = 70
 
 
 def start(ctx: DemoContext) -> None:
-    cid = os.environ.get("QMS_COUNTER", "1")
+    cid = driven_counter(ctx.hall)
     terminal, pad = f"counter-{cid}", f"pad-{cid}"
     if not ctx.gui or terminal not in ctx.hall.device_ids:
         return

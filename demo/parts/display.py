@@ -1,6 +1,6 @@
 """The boards in the demo: the hall board (综合屏, display-2, which also speaks the calls as
 [voice] speaker) and a window board (窗口屏, display-3) for the counter you drive
-(QMS_COUNTER, default 1), each in a window. QMS_VOICE=off keeps the hall board silent
+(demo.parts.driven_counter), each in a window. QMS_VOICE=off keeps the hall board silent
 (at the demo's 300x fast time the voice falls behind: it never skips or overlaps a call).
 
 display-1 is left to the scripted morning, which prints what the voice says as display-1.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from demo.parts import DemoContext
+from demo.parts import DemoContext, driven_counter
 
 ORDER = 80
 HALL_BOARD, WINDOW_BOARD = "display-2", "display-3"
@@ -20,7 +20,7 @@ def start(ctx: DemoContext) -> None:
     if not ctx.gui:
         return
     devices = ctx.hall.device_ids
-    cid = os.environ.get("QMS_COUNTER", "1")
+    cid = driven_counter(ctx.hall)
     common = ["--config", str(ctx.hall_path), "--broker", ctx.broker.address,
               "--credentials", str(ctx.broker.credentials_file), "--window",
               "--cache", str(ctx.run_dir / "voice")]
