@@ -42,6 +42,8 @@ QLabel#countdown {{ color: {text}; font-size: {text_px}px; font-weight: bold; }}
 
 # Effects other flows add (kiosk.filing: capture, receipt and guide printing), by type.
 EFFECT_RUNNERS: dict[type, Any] = {}
+# Ops whose unanswered requests mean nothing after a restart (kiosk.filing: "upload").
+FORGET_AT_START: set[str] = set()
 
 
 class KioskWindow(QWidget):
@@ -214,6 +216,13 @@ class KioskController(QObject):
         lk.start()
         d.start()
         d.query_printer()
+        for intent in self.outbox.pending():
+            if intent.op in FORGET_AT_START:
+                # e.g. a form's page uploads: the form died with the last run, so no
+                # filing will ever take them; they hold personal data
+                log.info("outbox: dropping %s %s left by a form that is gone", intent.op,
+                         intent.request_id)
+                self.outbox.remove(intent.request_id)
         pending = self.outbox.pending()
         if pending:
             log.info("outbox: %d unanswered request(s) from before; sending again", len(pending))
@@ -443,4 +452,4 @@ def keep_none_alive(app: QObject) -> QObject:
 
 from .filing import install as _install_filing  # noqa: E402  (it registers into the above)
 
-_install_filing(EFFECT_RUNNERS)
+_install_filing(EFFECT_RUNNERS, FORGET_AT_START)

@@ -315,3 +315,25 @@ def test_receipt_qr_shows_progress_and_takes_supplement_pages(rig: Rig, qtbot: Q
     done = rig.wait_screen(s.FilingStatusShown)
     assert isinstance(done, s.FilingStatusShown) and done.filing["status"] == "submitted"
     assert done.notice and done.filing["documents"] == 3
+
+
+def test_a_restarted_kiosk_drops_page_uploads(rig: Rig, qtbot: QtBot, tmp_path: Path) -> None:
+    """After a crash the form is gone: its unanswered page uploads are dropped (personal
+    data no filing will take). (A `file` left in the outbox is sent again like any intent;
+    its late answer prints the receipt: test_filing_machine.)"""
+    import base64
+
+    from kiosk.filing.capture import prepare_page
+    from kiosk.outbox import Outbox
+    from queue_server.client import new_request_id
+
+    rig.start_server()
+    jpeg = prepare_page(sample_page()).jpeg
+    box = Outbox(tmp_path / "kiosk-data")
+    up = new_request_id("kiosk-1")
+    box.add(up, "upload", {"data": base64.b64encode(jpeg).decode()})
+    box.close()
+    k = rig.start_kiosk()
+    assert [i.request_id for i in k.outbox.pending()] == []  # nothing to send
+    qtbot.wait(500)
+    assert not list((tmp_path / "server-data").glob("documents/*/*"))
