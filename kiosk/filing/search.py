@@ -102,8 +102,9 @@ def search(index: dict[str, Any], query: str) -> list[Entry]:
             rank = 0
         elif q.isascii() and initials(e.name).startswith(q):
             rank = 1
-        elif q.isascii() and (q in initials(e.name) or q in full_pinyin(e.name)):
-            rank = 2
+        elif q.isascii() and (q in initials(e.name) or q in full_pinyin(e.name)
+                              or q in e.code.replace("-", "")):
+            rank = 2  # the code spells common short names: dibao (低保), canji (残疾)
         else:
             continue
         ranked.append((rank, n, e))

@@ -54,6 +54,7 @@ def test_search_by_name_initials_and_full_pinyin() -> None:
     assert [e.code for e in search.search(INDEX, "zdsh")] == ["dibao-shenqing"]
     assert [e.code for e in search.search(INDEX, "CJR")] == ["canji-zheng", "canjiren-fuwu"]
     assert [e.code for e in search.search(INDEX, "baozhang")] == ["dibao-shenqing"]
+    assert [e.code for e in search.search(INDEX, "dibao")] == ["dibao-shenqing"]  # by code
     assert search.search(INDEX, "xyz") == [] and search.search(INDEX, " ") == []
 
 
