@@ -18,7 +18,7 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,12 @@ log = logging.getLogger(__name__)
 Lookup = Callable[[str, str], Awaitable[dict[str, Any] | None]]
 # A booking's refusals after which there will never be a ticket to follow
 BOOKING_GONE = {"UNKNOWN_APPOINTMENT", "APPOINTMENT_CANCELLED"}
+
+
+def _utc(t: datetime) -> str:
+    """Stored in UTC: `expire` compares the text, and a booking's slot end comes in the
+    hall's offset while the portal's clock may be in another."""
+    return t.astimezone(UTC).isoformat()
 
 
 class Notifier:
@@ -64,7 +70,7 @@ class Notifier:
     def watch(self, hall: str, code: str, phone: str, now: datetime) -> None:
         with self.lock:
             self.db.execute("INSERT OR REPLACE INTO watches (hall, code, phone, created, kind) "
-                            "VALUES (?, ?, ?, ?, ?)", (hall, code, phone, now.isoformat(), TICKET))
+                            "VALUES (?, ?, ?, ?, ?)", (hall, code, phone, _utc(now), TICKET))
             self.db.commit()
 
     def watch_booking(self, hall: str, appointment: str, phone: str,
@@ -74,18 +80,18 @@ class Notifier:
         with self.lock:
             self.db.execute("INSERT OR REPLACE INTO watches (hall, code, phone, created, kind) "
                             "VALUES (?, ?, ?, ?, ?)",
-                            (hall, appointment, phone, slot_end.isoformat(), APPOINTMENT))
+                            (hall, appointment, phone, _utc(slot_end), APPOINTMENT))
             self.db.commit()
 
     def follow(self, hall: str, code: str, ref: str, now: datetime) -> bool:
         """Watch ticket `code` unless it was watched before; True if it is new."""
         with self.lock:
             new = self.db.execute("INSERT OR IGNORE INTO followed (hall, code, at) "
-                                  "VALUES (?, ?, ?)", (hall, code, now.isoformat())).rowcount
+                                  "VALUES (?, ?, ?)", (hall, code, _utc(now))).rowcount
             if new:
                 self.db.execute("INSERT OR IGNORE INTO watches (hall, code, phone, created, "
                                 "kind) VALUES (?, ?, ?, ?, ?)",
-                                (hall, code, ref, now.isoformat(), TICKET))
+                                (hall, code, ref, _utc(now), TICKET))
             self.db.commit()
         return bool(new)
 
@@ -114,7 +120,7 @@ class Notifier:
             self.db.commit()
 
     def expire(self, now: datetime) -> int:
-        cutoff = (now - timedelta(hours=self.config.keep_hours)).isoformat()
+        cutoff = _utc(now - timedelta(hours=self.config.keep_hours))
         with self.lock:
             n = self.db.execute("DELETE FROM watches WHERE created < ?", (cutoff,)).rowcount
             self.db.execute("DELETE FROM followed WHERE at < ?", (cutoff,))

@@ -146,3 +146,18 @@ def test_config_errors_name_the_key() -> None:
     with pytest.raises(ConfigError, match=r"sms\.ahead"):
         SmsConfig.parse({"url": "http://x", "ahead": -1}, r)
     assert SmsConfig.parse({"url": "http://x", "ahead": 5}, r).ahead == 5
+
+
+def test_booking_numbers_expire_after_the_slot_whatever_the_offsets(
+        gateway: FakeGateway, tmp_path: Path) -> None:
+    from zoneinfo import ZoneInfo
+
+    n = Notifier(tmp_path / "sms.db", config(gateway, keep_hours=24))
+    shanghai = ZoneInfo("Asia/Shanghai")
+    slot_end = datetime(2026, 11, 25, 10, 0, tzinfo=shanghai)  # two days ahead
+    n.watch_booking("demo", "bk1", "13800138000", slot_end)
+    utc_clock = datetime(2026, 11, 26, 1, 30, tzinfo=ZoneInfo("UTC"))  # 09:30 in the hall
+    # 23.5 h after the slot in real time; compared as text in two offsets it looked 31.5 h.
+    assert n.expire(utc_clock) == 0 and [w.kind for w in n.watches("demo")] == ["appointment"]
+    assert n.expire(utc_clock + timedelta(hours=1)) == 1
+    n.close()
