@@ -398,7 +398,8 @@ class KioskController(QObject):
         w.set_countdown(screen.timed, ctx.remaining_s)
         if force or key != self._rendered:
             self._rendered = key
-            ui = Ui(theme, ctx, self.dispatch, self.hall.name, self.qr_base, portrait)
+            ui = Ui(theme, ctx, self.dispatch, self.hall.name, self.qr_base, portrait,
+                    camera=self.devices.capture_frame)
             w.show_page(build(screen, ui))
             if self.ready_at is None and isinstance(screen, m.Home) and any(
                     s.waiting or s.hours for s in ctx.services.values()):

@@ -50,6 +50,7 @@ class Devices(QObject):
         self._stop = threading.Event()
         self._print_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="printer")
         self._last_frame: Any = None  # the camera thread's newest frame (document capture)
+        self._still: Any = None  # ((path, mtime), image) of the camera folder's newest picture
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -193,9 +194,12 @@ class Devices(QObject):
             if not pics:
                 raise RuntimeError(f"no picture in camera folder {self.camera_dir}")
             newest = max(pics, key=lambda p: (p.stat().st_mtime, p.name))
-            with Image.open(newest) as im:
-                im.load()
-                return im.copy()
+            key = (newest, newest.stat().st_mtime)
+            if self._still is None or self._still[0] != key:  # the viewfinder asks twice a second
+                with Image.open(newest) as im:
+                    im.load()
+                    self._still = (key, im.copy())
+            return self._still[1]
         frame = self._last_frame
         if frame is None:
             raise RuntimeError("the camera has delivered no frame")

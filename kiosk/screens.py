@@ -42,6 +42,7 @@ class Ui:
     hall_name: str
     qr_base: str
     portrait: bool
+    camera: Callable[[], Any] | None = None  # a still from the camera (filing viewfinder)
 
 
 WidgetFactory = Callable[[Any, Ui], QWidget]

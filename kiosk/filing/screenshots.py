@@ -96,6 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     preview = s.Page("c2", page.jpeg, page.width, page.height)
     shot("filing-capture", s.CapturePage(draft=d, index=0, preview=preview))
     shot("filing-capture-landscape", s.CapturePage(draft=d, index=0), landscape=True)
+    camera = Path(tempfile.mkdtemp(prefix="kiosk-shots-camera-"))
+    sample_page("居民户口簿", page=(360, 140, 1240, 1080)).save(camera / "page.png")
+    ctl.devices.camera_dir = str(camera)  # the viewfinder shows what the camera sees
+    shot("filing-viewfinder", s.CapturePage(draft=d, index=1))
+    ctl.devices.camera_dir = None
     d.pages["disability_cert"] = [s.Page("c3", page.jpeg, page.width, page.height, "r3",
                                          "cd" * 32, "ok")]
     d.prefill = {"from": "F20260901003", "submitted_at": "2026-09-01T10:00:00+08:00",

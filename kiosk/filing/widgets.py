@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QFrame,
@@ -508,6 +508,55 @@ def jpeg_pixmap(jpeg: bytes, long_side: int) -> QPixmap:
     return pm
 
 
+class Viewfinder(QObject):
+    """What the camera sees, twice a second, with the page it would crop outlined in green,
+    so the resident can put the paper right before 拍照. A child of its label (Qt owns it),
+    so it lives and dies with the page."""
+
+    def __init__(self, view: QLabel, camera: Any, size: int) -> None:
+        from PySide6.QtCore import QTimer
+
+        super().__init__(view)
+        self.view, self.camera, self.size = view, camera, size
+        self.last: Any = None
+        self.timer = QTimer(self)
+        self.timer.setInterval(500)
+        self.timer.timeout.connect(self.update)
+        self.timer.start()
+        view.setProperty("viewfinder", True)
+        self.update()
+
+    def update(self) -> None:
+        try:
+            frame = self.camera()
+        except Exception:  # no camera frame yet: the placeholder text stays
+            return
+        if frame is self.last:
+            return
+        self.last = frame
+        self.view.setPixmap(viewfinder_pixmap(frame, self.size))
+        self.view.setStyleSheet("")
+
+
+def viewfinder_pixmap(frame: Any, size: int) -> QPixmap:
+    import io
+
+    from PIL import ImageDraw
+
+    from .capture import page_box
+
+    im = frame.convert("RGB")
+    im.thumbnail((size, size))
+    box = page_box(im)
+    if box is not None:
+        ImageDraw.Draw(im).rectangle(box, outline=(0, 200, 0), width=4)
+    out = io.BytesIO()
+    im.save(out, "PNG")
+    pm = QPixmap()
+    pm.loadFromData(out.getvalue(), "PNG")
+    return pm
+
+
 PAGE_STATUS = {"uploading": "上传中…", "ok": "已上传", "refused": "未通过"}
 
 
@@ -541,7 +590,7 @@ def capture_page(screen: s.CapturePage, ui: Ui) -> QWidget:
     view = QLabel(objectName="preview")
     view.setAlignment(Qt.AlignmentFlag.AlignCenter)
     view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-    size = 620 if ui.portrait else 560
+    size = 900 if ui.portrait else 600
     if screen.preview is not None:
         view.setPixmap(jpeg_pixmap(screen.preview.jpeg, size))
         view.setMinimumHeight(200)
@@ -549,6 +598,8 @@ def capture_page(screen: s.CapturePage, ui: Ui) -> QWidget:
         view.setText("正在拍照…" if screen.capture_id else "（拍照后在这里预览）")
         view.setStyleSheet(f"border: 2px dashed {th.muted};")
         view.setMinimumHeight(200)
+        if ui.camera is not None and not screen.capture_id and not reused:
+            Viewfinder(view, ui.camera, size)
     body.addWidget(view, 3)
     if screen.preview is not None:
         side.addWidget(label("请确认照片清晰、完整", center=ui.portrait))

@@ -111,6 +111,14 @@ def test_filing_end_to_end_with_receipt_and_ticket(rig: Rig, qtbot: QtBot, tmp_p
     resident = card("赵桂兰", "1980-04-05")
     fill_huji(rig, qtbot, resident)
     cam = tmp_path / "camera"
+    # the viewfinder shows what the camera sees, the page it would crop outlined in green
+    put_page(cam, "0-viewfinder.png", "居民身份证")
+    view = rig.find(QLabel, "preview")
+    qtbot.waitUntil(lambda: not view.pixmap().isNull(), timeout=3000)
+    img = view.pixmap().toImage()
+    greens = sum(1 for x in range(0, img.width(), 2) for y in (img.height() // 2,)
+                 if img.pixelColor(x, y).green() > 150 and img.pixelColor(x, y).red() < 60)
+    assert greens >= 2  # the left and right edges of the outline
     capture(rig, qtbot, cam, "居民身份证")
     page = rig.screen.draft.pages["id_card"][0]  # type: ignore[union-attr]
     assert page.width < 1100 and page.height < 950  # cropped to the page, not the table
