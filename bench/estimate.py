@@ -56,7 +56,13 @@ def simulate_day(engine: Engine, day: date, rnd: random.Random, tz: object,
         heapq.heappush(heap, (t, next(seq), kind, arg))
 
     def run(cmd: object, now: datetime) -> dict:
-        return engine.handle(cmd, Context(now, lambda: f"{day}-{next(codes)}")).reply  # type: ignore[arg-type]
+        out = engine.handle(cmd, Context(now, lambda: f"{day}-{next(codes)}"))  # type: ignore[arg-type]
+        # As the server does after every batch: publish the state of the services the
+        # command touched (so the estimate looks at the hall after every change).
+        for code in sorted(out.services):
+            if hall.service(code) is not None:
+                engine.service_view(code, now)
+        return out.reply
 
     t = start
     while t < end_issue:

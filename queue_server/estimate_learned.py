@@ -1,50 +1,60 @@
-"""Wait estimates, learned from the hall's own history.
+"""Wait estimates, learned from the hall's own history, by running the hall forward.
 
 Replaces the first model (tickets ahead × median service time ÷ counters, kept in
-estimate.py as the baseline). What it learns, from every ticket the engine still holds
-(today's and the recent days' not yet pruned) that a counter called and ended:
+estimate.py as the baseline). Two parts:
 
-- the time a call takes (service, or the wait before a no-show is skipped) per
-  service × counter × hour, shrunk towards the same counter over the day, the service
-  over the hall, and the config's typical minutes when there are few samples;
+`Learner` keeps what the hall did, updated per change it sees (O(counters) per look,
+not a reread of every ticket):
 
-and what it looks at now:
+- the time a call takes at a counter (service, or the wait before a no-show is
+  skipped, or until a transfer) per service × counter × hour, shrunk towards the same
+  counter over the day, the service over the hall, and the config's typical minutes;
+- per earlier day and quarter hour: which counters were open (a lunch break, a counter
+  that closes every afternoon) and how many tickets of each service arrived (priority
+  ones apart: they go first).
 
-- which counters serving the service are open (paused and closed ones add nothing),
-  and how much of each one's time goes to this service (its weight × that queue's
-  length against its other queues);
-- the tickets ahead, where `ahead` already counts transferred and priority tickets
-  of the queue, plus those transferred to one of these counters by name;
-- whether a counter is free now (the next call comes at once) or all are busy
-  (on average half a call time away);
-- the service's pace over the last 30 minutes (calls per minute), blended half and
-  half with the per-counter figure when there were at least 4 calls: it catches what
-  the shares miss (how the counters' selection really splits their time);
-- the hall's usual rhythm from earlier days still held: per 15 minutes of the day, the
-  service's calls while it had a queue (what its counters manage then, not what
-  arrivals allowed) and the priority tickets that arrived and went first. Beyond the
-  next 30 minutes the wait runs on at that pace (within them, half and half with the
-  present one), so a lunch break, or a counter that closes every afternoon, is in the
-  figure before it happens.
+It learns by comparing the counters with what it saw last (their ticket, ended count,
+status and since): the engine stays pure, and a look costs microseconds. Should a
+counter have ended more tickets than it could follow, it reads that counter's tickets
+once. History from before a restart comes from the store (`seed`).
+
+`Forecast` runs the hall forward from now: counters finish the ticket they have
+(called_at + its expected call time), then pick the next one with the engine's own
+rule (core.next_for: tickets transferred to that counter, then the classes transferred,
+priority, the rest; within a class the head of each served queue by waited time ×
+weight), taking the learned call times, opening and closing as on earlier days, while
+the usual arrivals join (priority ones ahead). Every waiting ticket's call time comes
+out of one run, so shared counters starving a service, priority tickets and transfers
+are in the figure. One run per state change is cached; a ticket view reads from it.
 """
 
 from __future__ import annotations
 
-import bisect
+import heapq
+import weakref
+from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from .config import Hall
-from .engine.model import CounterStatus, HallState, TicketStatus
+from .engine.model import CounterStatus, HallState, Ticket, TicketStatus
 
 PRIOR_WEIGHT = 4.0  # samples' worth of trust in the level above (shrinkage)
 ENDED = (TicketStatus.DONE, TicketStatus.NO_SHOW)
-WINDOW = timedelta(minutes=30)  # recent calls of a service: its pace right now
-MIN_CALLS = 4
-OBSERVED_TRUST = 0.5  # blend of the recent pace with the per-counter model (best in bench)
-SLOT = timedelta(minutes=15)
-ANY = "*"  # slot_calls key for calls of any service
-NEAR = timedelta(minutes=30)  # how far ahead the present pace is trusted over history
+SLOT_MIN = 15
+SLOTS = 24 * 60 // SLOT_MIN
+KEEP_DAYS = 28  # earlier days whose rhythm is remembered
+MAX_SAMPLE = 4.0  # a call longer than 4 × typical (a clerk left it open over lunch) counts as 4 ×
+PAUSE_GUESS = timedelta(minutes=30)  # a paused counter with no history is back after this
+OVERDUE_LEFT = 0.25  # a call past its expected time has this share of it left
+HORIZON = timedelta(hours=36)
+MAX_STEPS = 5000  # calls one forecast simulates at most; beyond, the service's pace extends it
+RESIM_SHARE = 20  # runs again once 1 in RESIM_SHARE of those waiting joined since
+RESIM_AGE = timedelta(seconds=60)
+FIRST_DAY_AHEAD = timedelta(hours=1)  # no earlier day: today's pace goes on this long
+RECENT_SLOTS = 4  # … measured over the last hour
+EXACT_WAITING = 150  # up to this many waiting, a run per change (~1 ms)
 
 
 @dataclass
@@ -56,183 +66,539 @@ class Stats:
         self.n += 1
         self.total += x
 
+    def remove(self, x: float) -> None:
+        self.n -= 1
+        self.total -= x
+
     def shrunk(self, prior: float) -> float:
         return (self.total + PRIOR_WEIGHT * prior) / (self.n + PRIOR_WEIGHT)
 
 
+def slot_of(t: datetime) -> int:
+    return (t.hour * 60 + t.minute) // SLOT_MIN
+
+
+def slot_start(t: datetime) -> datetime:
+    return t.replace(minute=t.minute - t.minute % SLOT_MIN, second=0, microsecond=0)
+
+
 @dataclass
-class History:
-    calls: dict[str, list[datetime]] = field(default_factory=dict)  # sorted call times
+class _Seen:
+    current: int | None
+    began: datetime | None
+    ended: tuple[date | None, int]
+    status: CounterStatus
+    since: datetime | None
+    service: str | None  # of the ticket at it: a transfer changes the ticket's
+    checked: datetime | None  # the last look that found it so
+
+
+@dataclass
+class Learner:
+    hall: Hall
     by_service: dict[str, Stats] = field(default_factory=dict)
     by_counter: dict[tuple[str, str], Stats] = field(default_factory=dict)
     by_hour: dict[tuple[str, str, int], Stats] = field(default_factory=dict)
-    # Earlier days: calls and priority tickets per service per SLOT of the day, and how
-    # many days that covers — the hall's usual rhythm (lunch, a counter that closes).
-    days: int = 0
-    slot_calls: dict[tuple[str, int], int] = field(default_factory=dict)
-    slot_priority: dict[tuple[str, int], int] = field(default_factory=dict)
+    # per day: (counter, slot) open at least half the slot; (service, slot) → arrivals
+    open_slots: dict[date, set[tuple[str, int]]] = field(default_factory=dict)
+    arrivals: dict[date, dict[tuple[str, int], int]] = field(default_factory=dict)
+    priority: dict[date, dict[tuple[str, int], int]] = field(default_factory=dict)
+    transfers: dict[date, dict[tuple[str, int], int]] = field(default_factory=dict)  # to service
+    # ticket id → (service, counter, hour, seconds, finished_at) it taught: a ticket
+    # called back (requeued) and ended again replaces its sample, as a reload would see it
+    learned: dict[int, tuple[str, str, int, float, datetime]] = field(default_factory=dict)
+    next_id: int = 1
+    seen: dict[str, _Seen] = field(default_factory=dict)
+    changes: int = 0  # bumped whenever something a forecast depends on changed
 
-    # Days on which the service had someone waiting in that slot: its calls per such
-    # slot are what its counters can do then, not what arrivals allowed.
-    slot_backlog: dict[tuple[str, int], int] = field(default_factory=dict)
+    # ------------------------------------------------------------- learning
 
-    def slot_rate(self, table: dict[tuple[str, int], int], service: str,
-                  slot: int) -> float:
-        return table.get((service, slot), 0) / (self.days * SLOT.total_seconds())
+    def typical_s(self, service: str) -> float:
+        svc = self.hall.service(service)
+        return (svc.service_minutes if svc else 10.0) * 60.0
 
-    def capacity(self, service: str, slot: int) -> float | None:
-        """Calls per second of `service` in `slot` on earlier days while it had a queue;
-        None when it never had one then (nothing learned about its pace)."""
-        days = self.slot_backlog.get((service, slot), 0)
-        if days == 0:
-            return None
-        return self.slot_calls.get((service, slot), 0) / (days * SLOT.total_seconds())
-
-    def call_time_s(self, service: str, counter: str, hour: int, typical_s: float) -> float:
-        p = self.by_service.get(service, Stats()).shrunk(typical_s)
+    def call_time_s(self, service: str, counter: str, hour: int) -> float:
+        p = self.by_service.get(service, Stats()).shrunk(self.typical_s(service))
         p = self.by_counter.get((service, counter), Stats()).shrunk(p)
         return self.by_hour.get((service, counter, hour), Stats()).shrunk(p)
 
+    def _stats(self, service: str, counter: str, hour: int) -> tuple[Stats, ...]:
+        return (self.by_service.setdefault(service, Stats()),
+                self.by_counter.setdefault((service, counter), Stats()),
+                self.by_hour.setdefault((service, counter, hour), Stats()))
 
-def slot_of(t: datetime) -> int:
-    return (t.hour * 60 + t.minute) // int(SLOT.total_seconds() // 60)
-
-
-def learn(s: HallState) -> History:
-    h = History()
-    today = s.last_at.date() if s.last_at is not None else None
-    past: set[object] = set()
-    backlog: set[tuple[str, object, int]] = set()
-    for t in s.tickets.values():
-        if t.called_at is not None:
-            h.calls.setdefault(t.service, []).append(t.called_at)
-        if today is not None and t.day < today:
-            past.add(t.day)
-            if t.called_at is not None and t.called_at.date() == t.day:
-                for key in ((t.service, slot_of(t.called_at)), (ANY, slot_of(t.called_at))):
-                    h.slot_calls[key] = h.slot_calls.get(key, 0) + 1
-                # It waited in its (last) queue from queued_at until called.
-                waited_from = min(t.queued_at, t.called_at)
-                for slot in range(slot_of(waited_from), slot_of(t.called_at) + 1):
-                    backlog.add((t.service, t.day, slot))
-            if t.priority:
-                key = (t.origin, slot_of(t.issued_at))
-                h.slot_priority[key] = h.slot_priority.get(key, 0) + 1
+    def add_ended(self, t: Ticket) -> bool:
+        """Learn from an ended ticket; False when it taught this already."""
         if t.status not in ENDED or t.counter is None or t.finished_at is None:
-            continue
+            return False
+        old = self.learned.get(t.id)
+        if old is not None and old[4] == t.finished_at:
+            return False
         began = t.called_at if t.status is TicketStatus.NO_SHOW else (t.started_at or t.called_at)
         if began is None:
-            continue
-        x = max(0.0, (t.finished_at - began).total_seconds())
-        h.by_service.setdefault(t.service, Stats()).add(x)
-        h.by_counter.setdefault((t.service, t.counter), Stats()).add(x)
-        h.by_hour.setdefault((t.service, t.counter, began.hour), Stats()).add(x)
-    for times in h.calls.values():
-        times.sort()
-    h.days = len(past)
-    for service, _day, slot in backlog:
-        h.slot_backlog[(service, slot)] = h.slot_backlog.get((service, slot), 0) + 1
-    return h
+            return False
+        if old is not None:
+            for st in self._stats(*old[:3]):
+                st.remove(old[3])
+        x = min(max(0.0, (t.finished_at - began).total_seconds()),
+                MAX_SAMPLE * self.typical_s(t.service))
+        for st in self._stats(t.service, t.counter, began.hour):
+            st.add(x)
+        self.learned[t.id] = (t.service, t.counter, began.hour, x, t.finished_at)
+        self.changes += 1
+        return True
+
+    def add_transfer(self, service: str, at: datetime) -> None:
+        day = self.transfers.setdefault(at.date(), {})
+        key = (service, slot_of(at))
+        day[key] = day.get(key, 0) + 1
+
+    def add_arrival(self, t: Ticket) -> None:
+        table = self.priority if t.priority else self.arrivals
+        day = table.setdefault(t.issued_at.date(), {})
+        key = (t.origin, slot_of(t.issued_at))
+        day[key] = day.get(key, 0) + 1
+        self.arrivals.setdefault(t.issued_at.date(), {})  # a day the hall issued tickets
+
+    def add_open(self, counter: str, start: datetime, end: datetime) -> None:
+        """Counter open from `start` to `end`: the slots it covered at least half of."""
+        t = slot_start(start)
+        half = timedelta(minutes=SLOT_MIN / 2)
+        step = timedelta(minutes=SLOT_MIN)
+        for _ in range(SLOTS * 2):  # at most two days: a counter left open overnight
+            if t >= end:
+                break
+            covered = min(end, t + step) - max(start, t)
+            if covered >= half:
+                self.open_slots.setdefault(t.date(), set()).add((counter, slot_of(t)))
+            t += step
+        self.changes += 1
+
+    def forget_old(self, today: date) -> None:
+        keep = today - timedelta(days=KEEP_DAYS)
+        for table in (self.open_slots, self.arrivals, self.priority, self.transfers):
+            for d in [d for d in table if d < keep]:
+                del table[d]
+
+    # ------------------------------------------------------------- following the state
+
+    def bind(self, s: HallState) -> None:
+        """First look at a state: learn from every ticket it holds."""
+        for t in s.tickets.values():
+            self.add_ended(t)
+            self.add_arrival(t)
+        self.next_id = s.next_id
+        for cid in s.counters:
+            self.seen[cid] = self._snapshot(s, cid)
+        self.changes += 1
+
+    def _snapshot(self, s: HallState, cid: str) -> _Seen:
+        ct = s.counters[cid]
+        cur = s.tickets.get(ct.current) if ct.current is not None else None
+        return _Seen(ct.current, cur.called_at if cur else None,
+                     (ct.served_day, ct.served + ct.no_show), ct.status, ct.since,
+                     cur.service if cur else None, s.last_at)
+
+    def sync(self, s: HallState) -> None:
+        """Catch up with the state: new tickets, and what each counter did since."""
+        for tid in range(self.next_id, s.next_id):
+            t = s.tickets.get(tid)
+            if t is not None:
+                self.add_arrival(t)
+        if s.next_id != self.next_id:
+            self.next_id = s.next_id
+            if len(self.learned) > 50_000:  # tickets no longer held are not called back
+                self.learned = {k: v for k, v in self.learned.items() if k in s.tickets}
+        for cid, ct in s.counters.items():
+            seen = self.seen.get(cid)
+            ended = (ct.served_day, ct.served + ct.no_show)
+            if seen is not None and seen.current == ct.current and seen.ended == ended \
+                    and seen.since == ct.since and seen.status is ct.status:
+                seen.checked = s.last_at
+                continue
+            self._counter_changed(s, cid, seen, ended)
+            self.seen[cid] = self._snapshot(s, cid)
+
+    def _counter_changed(self, s: HallState, cid: str, seen: _Seen | None,
+                         ended: tuple[date | None, int]) -> None:
+        self.changes += 1
+        if seen is None:
+            return
+        ct = s.counters[cid]
+        explained = 0
+        if seen.current is not None and seen.current != ct.current:
+            t = s.tickets.get(seen.current)
+            if t is not None and t.status in ENDED and t.counter == cid:
+                explained += self.add_ended(t)
+            elif t is not None and t.status is TicketStatus.TRANSFERRED:
+                # the time it took is not learned: a reload could not learn it again
+                self.add_transfer(t.service, t.queued_at)
+        if (seen.since != ct.since or seen.status is not ct.status) \
+                and seen.status is CounterStatus.OPEN \
+                and seen.since is not None and ct.since is not None:
+            # Open → open again means a pause or close this learner did not see: it was
+            # open until the last look at most.
+            until = ct.since if ct.status is not CounterStatus.OPEN else seen.checked
+            if until is not None and until > seen.since:
+                self.add_open(cid, seen.since, until)
+        before = seen.ended[1] if seen.ended[0] == ended[0] else 0
+        if ended[1] - before > explained:
+            # It ended tickets this learner never saw at it (no look in between): read
+            # them once. Rare on the server, which looks after every batch it publishes.
+            for t in s.tickets.values():
+                if t.counter == cid and t.status in ENDED:
+                    self.add_ended(t)
+
+    # ------------------------------------------------------------- the usual day
+
+    def past_days(self, today: date) -> list[date]:
+        return sorted(d for d in self.open_slots if d < today)
+
+    def open_share(self, counter: str, slot: int, days: list[date]) -> float:
+        return sum((counter, slot) in self.open_slots[d] for d in days) / len(days)
+
+    def arrival_rate(self, table: dict[date, dict[tuple[str, int], int]], service: str,
+                     slot: int, days: list[date]) -> float:
+        """Arrivals per slot on the earlier days the hall issued tickets."""
+        issued = [d for d in days if d in self.arrivals]
+        if not issued:
+            return 0.0
+        return sum(table.get(d, {}).get((service, slot), 0) for d in issued) / len(issued)
 
 
-# A History per engine state, learned again only when a ticket has ended since.
-_CACHE: dict[int, tuple[HallState, tuple[int, tuple[int | None, ...]], History]] = {}
+# --------------------------------------------------------------------------- registry
+
+_LEARNERS: dict[int, tuple[weakref.ref[HallState], Learner]] = {}
 
 
-def _ended(s: HallState) -> tuple[int, tuple[int | None, ...]]:
-    return (sum(c.served + c.no_show for c in s.counters.values()),
-            tuple(c.current for c in s.counters.values()))
+def learner(hall: Hall, s: HallState) -> Learner:
+    """The learner following state `s` (made, and fed what `s` holds, on first use)."""
+    hit = _LEARNERS.get(id(s))
+    if hit is None or hit[0]() is not s:
+        for key in [k for k, (ref, _) in _LEARNERS.items() if ref() is None]:
+            del _LEARNERS[key]
+        lr = Learner(hall)
+        lr.bind(s)
+        _LEARNERS[id(s)] = (weakref.ref(s), lr)
+        return lr
+    return hit[1]
 
 
-def history(s: HallState) -> History:
-    key = _ended(s)
-    hit = _CACHE.get(id(s))
-    if hit is None or hit[0] is not s or hit[1] != key:
-        hit = (s, key, learn(s))
-        if len(_CACHE) > 64:
-            _CACHE.clear()
-        _CACHE[id(s)] = hit
-    return hit[2]
+def seed(hall: Hall, s: HallState, tickets: Iterable[Ticket],
+         counter_events: Iterable[tuple[str, str, datetime]],
+         transfers: Iterable[tuple[str, datetime]] = ()) -> Learner:
+    """Start the learner of a freshly loaded state with what the store remembers:
+    ended tickets of earlier days no longer in memory, the counters' status events
+    (counter, event kind, at) in time order, from which their open hours are rebuilt,
+    and the transfers (to service, at)."""
+    lr = learner(hall, s)
+    for service, at in transfers:
+        lr.add_transfer(service, at)
+    for t in tickets:
+        if t.id not in s.tickets:
+            lr.add_ended(t)
+            lr.add_arrival(t)
+    opened: dict[str, datetime] = {}
+    for cid, kind, at in counter_events:
+        if kind in ("counter_opened", "counter_resumed"):
+            opened.setdefault(cid, at)
+        elif cid in opened:  # paused or closed
+            lr.add_open(cid, opened.pop(cid), at)
+    return lr
 
 
-def observed_rate(hist: History, service: str, now: datetime,
-                  changed_at: datetime | None = None) -> float | None:
-    """Calls per second of `service` over the last WINDOW, if there were enough and
-    no counter serving it opened, paused or closed since (`changed_at`)."""
-    times = hist.calls.get(service, [])
-    first = bisect.bisect_left(times, now - WINDOW)
-    n = len(times) - first
-    if n < MIN_CALLS or (changed_at is not None and changed_at > times[first]):
+# --------------------------------------------------------------------------- forecast
+
+
+@dataclass
+class Forecast:
+    now: datetime
+    at_ticket: dict[int, datetime]  # a waiting ticket's predicted call
+    by_service: dict[str, list[datetime]]  # predicted calls in queue order, then a newcomer's
+    interval: dict[str, float]  # seconds between calls of a service at the end of its queue
+    issued: int  # s.next_id when it ran
+    key: tuple[object, ...]
+
+    def wait_s(self, service: str, ahead: int, ticket: int | None) -> int:
+        at = self.at_ticket.get(ticket) if ticket is not None else None
+        if at is None:
+            calls = self.by_service.get(service) or [self.now]
+            if ahead < len(calls):
+                at = calls[ahead]
+            else:
+                extra = (ahead - len(calls) + 1) * self.interval.get(service, 600.0)
+                at = calls[-1] + timedelta(seconds=extra)
+        return max(0, round((at - self.now).total_seconds()))
+
+
+class _Sim:
+    """The hall run forward from `now` with the engine's selection rule."""
+
+    def __init__(self, hall: Hall, s: HallState, lr: Learner, now: datetime) -> None:
+        self.hall, self.s, self.lr, self.now = hall, s, lr, now
+        self.days = lr.past_days(now.date())
+        self.queues: dict[str, tuple[deque, deque, deque]] = {
+            svc.code: (deque(), deque(), deque()) for svc in hall.services}
+        self.own: dict[str, deque] = {c.id: deque() for c in hall.counters}
+        self.targets = 0
+        self.calls: dict[int, datetime] = {}
+        self.service_calls: dict[str, list[datetime]] = {}
+        self._call_time: dict[tuple[str, str, int], float] = {}
+        self._open: dict[tuple[str, date, int], bool] = {}
+        # Counters that stand in when none serving a service is open and no earlier day
+        # says when they open (early morning on the first day): residents need a figure.
+        # They stand in for those services only.
+        self.assume_open: dict[str, set[str]] = {}
+        if not self.days:
+            for svc in hall.services:
+                serving = hall.counters_serving(svc.code)
+                if not any(s.counters[c.id].status is CounterStatus.OPEN for c in serving):
+                    for c in serving:
+                        if s.counters[c.id].status is not CounterStatus.OPEN:
+                            self.assume_open.setdefault(c.id, set()).add(svc.code)
+
+    def call_time(self, service: str, cid: str, hour: int) -> float:
+        key = (service, cid, hour)
+        v = self._call_time.get(key)
+        if v is None:
+            v = self._call_time[key] = max(1.0, self.lr.call_time_s(service, cid, hour))
+        return v
+
+    def is_open(self, cid: str, t: datetime) -> bool:
+        ct = self.s.counters[cid]
+        if cid in self.assume_open:
+            return True
+        slot = slot_of(t)
+        if (t.date() == self.now.date() and slot == slot_of(self.now)) or not self.days:
+            # now: as it is; with no earlier day to go by, a pause ends after a while
+            if ct.status is CounterStatus.PAUSED:
+                return t >= self.now + PAUSE_GUESS
+            return ct.status is CounterStatus.OPEN
+        key = (cid, t.date(), slot)
+        v = self._open.get(key)
+        if v is None:
+            v = self._open[key] = self.lr.open_share(cid, slot, self.days) >= 0.5
+        return v
+
+    def next_open(self, cid: str, t: datetime) -> datetime | None:
+        if self.is_open(cid, t):
+            return t
+        if not self.days and self.s.counters[cid].status is CounterStatus.PAUSED:
+            return max(t, self.now + PAUSE_GUESS)
+        u = slot_start(t) + timedelta(minutes=SLOT_MIN)
+        while u < self.now + HORIZON:
+            if self.is_open(cid, u):
+                return u
+            u += timedelta(minutes=SLOT_MIN)
         return None
-    # Over the time since the first of them: a hall that opened ten minutes ago has
-    # not been calling slowly for the other twenty.
-    return n / max(60.0, (now - times[first]).total_seconds())
+
+    def add(self, tid: int, service: str, cls: int, queued_at: datetime,
+            counter: str | None = None, target: bool = True) -> None:
+        item = (queued_at, tid)
+        if counter is not None:
+            self.own[counter].append(item)
+        elif service in self.queues:
+            self.queues[service][cls].append(item)
+        else:
+            return
+        self.targets += target
+
+    def pick(self, cid: str, now: datetime) -> tuple[str, tuple[datetime, int]] | None:
+        own = self.own[cid]
+        conf = self.hall.counter(cid)
+        assert conf is not None
+        if own:
+            item = own.popleft()
+            return self.s.tickets[item[1]].service, item
+        only = self.assume_open.get(cid)
+        for k in range(3):
+            best: tuple[float, datetime, int, str] | None = None
+            for cs in conf.services:
+                if only is not None and cs.code not in only:
+                    continue
+                q = self.queues.get(cs.code)
+                if not q or not q[k]:
+                    continue
+                queued_at, tid = q[k][0]
+                key = (-(now - queued_at).total_seconds() * cs.weight, queued_at, tid, cs.code)
+                if best is None or key < best:
+                    best = key
+            if best is not None:
+                return best[3], self.queues[best[3]][k].popleft()
+        return None
+
+    def arrivals(self) -> list[tuple[datetime, int, str, int]]:
+        """The usual arrivals of earlier days from now on, spread evenly over each slot;
+        with no earlier day, today's pace of the last hour for a while."""
+        out: list[tuple[datetime, int, str, int]] = []
+        fake = -1
+        start = slot_start(self.now)
+        step = timedelta(minutes=SLOT_MIN)
+        carry: dict[tuple[str, int], float] = {}
+        t = start
+        until = self.now + (timedelta(hours=12) if self.days else FIRST_DAY_AHEAD)
+        recent: dict[tuple[str, int], float] = {}
+        if not self.days:
+            today = self.now.date()
+            lookback = [slot_of(self.now) - k for k in range(1, RECENT_SLOTS + 1)]
+            for cls, table in ((0, self.lr.transfers), (1, self.lr.priority),
+                               (2, self.lr.arrivals)):
+                counts = table.get(today, {})
+                for svc in self.hall.services:
+                    recent[(svc.code, cls)] = sum(
+                        counts.get((svc.code, k), 0) for k in lookback) / RECENT_SLOTS
+        while t < until and t.date() == self.now.date():
+            slot = slot_of(t)
+            for svc in self.hall.services:
+                for cls, table in ((0, self.lr.transfers), (1, self.lr.priority),
+                                   (2, self.lr.arrivals)):
+                    rate = (self.lr.arrival_rate(table, svc.code, slot, self.days)
+                            if self.days else recent[(svc.code, cls)])
+                    if t == start:  # only what is left of the present slot
+                        rate *= 1 - (self.now - start) / step
+                    acc = carry.get((svc.code, cls), 0.0) + rate
+                    n = int(acc)
+                    carry[(svc.code, cls)] = acc - n
+                    first = max(self.now, t)
+                    for i in range(n):
+                        at = first + (t + step - first) * ((i + 0.5) / n)
+                        out.append((at, fake, svc.code, cls))
+                        fake -= 1
+            t += step
+        out.sort()
+        return out
+
+    def run(self) -> None:
+        s, now = self.s, self.now
+        # the waiting tickets, in the engine's queue order
+        for code, q in s.queues.items():
+            for k, cls in enumerate(q.classes()):
+                for tid in cls:
+                    t = s.tickets[tid]
+                    self.add(tid, code, k, t.queued_at)
+        for cid, q in s.counter_transfers.items():
+            for tid in q:
+                if cid in self.own:
+                    self.add(tid, s.tickets[tid].service, 0, s.tickets[tid].queued_at, cid)
+        # a newcomer at the tail of each service: what a service view shows
+        for i, svc in enumerate(self.hall.services):
+            self.add(-10**9 - i, svc.code, 2, now)
+        free: list[tuple[datetime, str]] = []
+        for conf in self.hall.counters:
+            ct = s.counters[conf.id]
+            at = now
+            cur = s.tickets.get(ct.current) if ct.current is not None else None
+            if cur is not None and cur.called_at is not None:
+                expected = self.call_time(cur.service, conf.id, cur.called_at.hour)
+                done = cur.called_at + timedelta(seconds=expected)
+                at = done if done > now else now + timedelta(seconds=OVERDUE_LEFT * expected)
+            free.append((at, conf.id))
+        heapq.heapify(free)
+        incoming = self.arrivals()
+        nxt = 0
+        newcomer = {-10**9 - i: svc.code for i, svc in enumerate(self.hall.services)}
+        for _ in range(MAX_STEPS):
+            if self.targets <= 0 or not free:
+                break
+            t, cid = heapq.heappop(free)
+            when = self.next_open(cid, t)
+            if when is None:
+                continue  # closed for the rest of the horizon
+            if when > t:
+                heapq.heappush(free, (when, cid))
+                continue
+            while nxt < len(incoming) and incoming[nxt][0] <= t:
+                at, fid, code, cls = incoming[nxt]
+                self.add(fid, code, cls, at, target=False)
+                nxt += 1
+            picked = self.pick(cid, t)
+            if picked is None:
+                if nxt < len(incoming):  # idle until the next arrival
+                    heapq.heappush(free, (max(t, incoming[nxt][0]), cid))
+                continue
+            code, (_, tid) = picked
+            if tid >= 0 or tid in newcomer:
+                self.calls[tid] = t
+                self.targets -= 1
+            self.service_calls.setdefault(code, []).append(t)
+            dt = self.call_time(code, cid, t.hour)
+            heapq.heappush(free, (t + timedelta(seconds=dt), cid))
+
+    def forecast(self, key: tuple[object, ...]) -> Forecast:
+        s = self.s
+        by_service: dict[str, list[datetime]] = {}
+        interval: dict[str, float] = {}
+        late = self.now + HORIZON
+        for i, svc in enumerate(self.hall.services):
+            q = s.queues.get(svc.code)
+            ids = q.ids() if q is not None else []
+            calls = [self.calls.get(tid, late) for tid in ids]
+            calls.append(self.calls.get(-10**9 - i, late))
+            by_service[svc.code] = calls
+            made = [t for t in self.service_calls.get(svc.code, []) if t < late]
+            interval[svc.code] = self._interval(svc.code, made)
+        return Forecast(self.now, dict(self.calls), by_service, interval, s.next_id, key)
+
+    def _interval(self, service: str, made: list[datetime]) -> float:
+        if len(made) >= 3:
+            tail = made[-10:]
+            return max(1.0, (tail[-1] - tail[0]).total_seconds() / (len(tail) - 1))
+        serving = self.hall.counters_serving(service) or ()
+        open_now = [c for c in serving if c.id in self.assume_open
+                    or self.s.counters[c.id].status is CounterStatus.OPEN]
+        serving = open_now or serving
+        hour = self.now.hour
+        rate = sum(1.0 / self.call_time(service, c.id, hour) for c in serving)
+        return 1.0 / rate if rate > 0 else self.lr.typical_s(service)
+
+
+_FORECASTS: dict[int, tuple[weakref.ref[HallState], Forecast]] = {}
+
+
+def _structure(s: HallState, lr: Learner) -> tuple[object, ...]:
+    """What a forecast depends on besides new tickets: counters, what the learner knows,
+    and queue changes other than issues (requeues, transfers)."""
+    return (lr.changes, tuple((c.status, c.current) for c in s.counters.values()),
+            sum(len(q) for q in s.counter_transfers.values()),
+            sum(len(q.transferred) + len(q.priority) for q in s.queues.values()))
+
+
+def forecast(hall: Hall, s: HallState, now: datetime) -> Forecast:
+    lr = learner(hall, s)
+    lr.sync(s)
+    key = _structure(s, lr)
+    hit = _FORECASTS.get(id(s))
+    fc = hit[1] if hit is not None and hit[0]() is s else None
+    # New tickets at the tails: with few waiting, run again (a figure is then the same
+    # whenever it is asked, a restart included); with many, after a share of them have
+    # joined (a run costs about the waiting count, so an issue costs about the same
+    # whatever the queue), reading the newcomers' figures off the last run in between.
+    waiting = sum(len(q.normal) for q in s.queues.values())
+    if fc is None or fc.key != key:
+        stale = True
+    elif waiting <= EXACT_WAITING:
+        stale = now != fc.now or s.next_id != fc.issued
+    else:
+        age = now - fc.now
+        stale = s.next_id - fc.issued > waiting // RESIM_SHARE or not (
+            timedelta(0) <= age < RESIM_AGE)
+    if stale:
+        lr.forget_old(now.date())
+        sim = _Sim(hall, s, lr, now)
+        sim.run()
+        fc = sim.forecast(key)
+        _FORECASTS[id(s)] = (weakref.ref(s), fc)
+    return fc
 
 
 def wait_s(hall: Hall, s: HallState, service: str, ahead: int,
-           now: datetime | None = None) -> int:
-    """Seconds until a ticket of `service` with `ahead` tickets before it is called."""
-    svc = hall.service(service)
-    typical = (svc.service_minutes if svc else 10.0) * 60.0
+           ticket: int | None = None, now: datetime | None = None) -> int:
+    """Seconds until a ticket of `service` with `ahead` tickets before it (or waiting
+    ticket `ticket`) is called, measured from `now` (default: the last event)."""
     when = now or s.last_at
-    hour = when.hour if when is not None else 10
-    hist = history(s)
-    configured = hall.counters_serving(service)
-    open_now = [c for c in configured if s.counters[c.id].status is CounterStatus.OPEN]
-    # With none open (early morning, everyone on break) the configured counters stand
-    # in: residents need a figure, and the hall will open them.
-    counters = open_now or list(configured)
-    rate = 0.0
-    extra = 0.0
-    free = False
-    for c in counters:
-        weights = {cs.code: cs.weight for cs in c.services}
-        load = {code: w * max(1, len(s.queue(code))) for code, w in weights.items()}
-        share = load.get(service, 0) / sum(load.values()) if load else 0.0
-        if share <= 0:
-            continue
-        rate += share / max(1.0, hist.call_time_s(service, c.id, hour, typical))
-        extra += len(s.counter_transfers.get(c.id, ())) * share
-        if c in open_now and s.counters[c.id].current is None:
-            free = True
-    if rate <= 0:
-        return round(ahead * typical / max(1, len(counters)))
-    if when is not None and open_now:
-        changes = [s.counters[c.id].since for c in configured]
-        changed_at = max((t for t in changes if t is not None), default=None)
-        observed = observed_rate(hist, service, when, changed_at)
-        if observed is not None:
-            rate = OBSERVED_TRUST * observed + (1 - OBSERVED_TRUST) * rate
-    residual = 0.0 if free else 0.5 / rate
-    if when is None or hist.days == 0:
-        return round((ahead + extra) / rate + residual)
-    return round(residual + forecast(hist, service, when + timedelta(seconds=residual),
-                                     ahead + extra, rate))
-
-
-def forecast(hist: History, service: str, start: datetime, need: float,
-             rate_now: float) -> float:
-    """Seconds from `start` until `need` more calls of `service` have been made: at the
-    present pace for the near term, then at the pace of earlier days slot by slot;
-    priority tickets that earlier days saw arrive in the meantime go first."""
-    t = start
-    elapsed = 0.0
-    for _ in range(4 * 24 * 2):  # at most two days ahead
-        slot_end = t.replace(second=0, microsecond=0) + SLOT - timedelta(
-            minutes=t.minute % int(SLOT.total_seconds() // 60))
-        dt = (slot_end - t).total_seconds()
-        slot = slot_of(t)
-        usual = hist.capacity(service, slot)
-        if elapsed < NEAR.total_seconds():
-            rate = rate_now if usual is None else (rate_now + usual) / 2
-        elif hist.slot_calls.get((ANY, slot), 0) == 0:
-            rate = 0.0  # nobody was called then on earlier days: closed, or lunch
-        else:  # the hall was calling; with no queue of this service then: present pace
-            rate = usual if usual is not None else rate_now
-        need += hist.slot_rate(hist.slot_priority, service, slot) * dt
-        if rate > 0 and rate * dt >= need:
-            return elapsed + need / rate
-        need -= rate * dt
-        elapsed += dt
-        t = slot_end
-    return elapsed
+    if when is None:  # nothing happened yet: typical minutes over the configured counters
+        lr = learner(hall, s)
+        n = len(hall.counters_serving(service)) or 1
+        return round(ahead * lr.typical_s(service) / n)
+    fc = forecast(hall, s, when)
+    return max(0, fc.wait_s(service, ahead, ticket) - round((when - fc.now).total_seconds()))

@@ -23,7 +23,7 @@ from typing import Any
 
 import sqlite_utils
 
-from . import estimate
+from . import estimate, estimate_learned
 from .config import Hall
 from .engine import Event, HallState
 from .engine.core import EventKind, index_ticket, new_state
@@ -328,7 +328,36 @@ class Store:
         self.filing.load(s, today, self.hall)
         last = self.db.execute("SELECT MAX(at) FROM events").fetchone()[0]
         s.last_at = _dt(last)
+        estimate_learned.seed(self.hall, s, *self.estimate_history(today))
         return s
+
+    def estimate_history(self, today: date, days: int = estimate_learned.KEEP_DAYS,
+                         ) -> tuple[list[Ticket], list[tuple[str, str, datetime]],
+                                    list[tuple[str, datetime]]]:
+        """What the wait model learns from beyond the tickets held in memory: ended
+        tickets of the `days` before yesterday, and of those days and since, the
+        counters' open/pause/close events (their open hours) and the transfers (to
+        service, at), oldest first."""
+        since = (today - timedelta(days=days)).isoformat()
+        held = (today - timedelta(days=1)).isoformat()
+        rows = self.db.execute(
+            "SELECT id, day, seq, origin, service, issued_at, queued_at, source, priority,"
+            " code, status, counter, called_at, started_at, finished_at FROM tickets"
+            " WHERE day >= ? AND day < ? AND status IN ('done', 'no_show')", [since, held])
+        tickets = [Ticket(
+            id=r[0], day=date.fromisoformat(r[1]), seq=r[2], origin=r[3], service=r[4],
+            issued_at=_dt(r[5]), queued_at=_dt(r[6]),  # type: ignore[arg-type]
+            source=Source(r[7]), priority=bool(r[8]), code=r[9], status=TicketStatus(r[10]),
+            counter=r[11], called_at=_dt(r[12]), started_at=_dt(r[13]),
+            finished_at=_dt(r[14])) for r in rows]
+        events = [(cid, kind, _dt(at)) for cid, kind, at in self.db.execute(
+            "SELECT counter, kind, at FROM events WHERE at >= ? AND kind IN"
+            " ('counter_opened', 'counter_resumed', 'counter_paused', 'counter_closed')"
+            " ORDER BY seq", [since])]
+        transfers = [(json.loads(data).get("service"), _dt(at)) for at, data in self.db.execute(
+            "SELECT at, data FROM events WHERE at >= ? AND kind = 'transferred' ORDER BY seq",
+            [since])]
+        return tickets, events, transfers  # type: ignore[return-value]
 
     # ---------------------------------------------------------------- follow-ups
 

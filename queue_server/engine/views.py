@@ -28,10 +28,12 @@ def counters_for(hall: Hall, s: HallState, service: str) -> tuple[int, int]:
     return open_now, len(configured)
 
 
-def est_wait_s(hall: Hall, s: HallState, service: str, ahead: int) -> int:
-    # The learned model (estimate_learned.py); estimate.py's first model is the baseline
-    # `./qms bench estimate` compares it with.
-    return estimate_learned.wait_s(hall, s, service, ahead)
+def est_wait_s(hall: Hall, s: HallState, service: str, ahead: int,
+               ticket: int | None = None) -> int:
+    # The learned model (estimate_learned.py: the hall run forward from its state, with
+    # what it learned); estimate.py's first model is the baseline `./qms bench estimate`
+    # compares it with. A waiting ticket reads its own predicted call.
+    return estimate_learned.wait_s(hall, s, service, ahead, ticket)
 
 
 def ahead_of(s: HallState, t: Ticket) -> int:
@@ -52,7 +54,7 @@ def ticket_view(hall: Hall, s: HallState, t: Ticket) -> dict[str, Any]:
         "service_name": svc.name if svc else t.service,
         "issued_at": iso(t.issued_at),
         "ahead": ahead,
-        "est_wait_s": est_wait_s(hall, s, t.service, ahead) if t.status in QUEUED else 0,
+        "est_wait_s": est_wait_s(hall, s, t.service, ahead, t.id) if t.status in QUEUED else 0,
         "priority": t.priority,
         "code": t.code,
         "status": str(t.status),

@@ -1,69 +1,143 @@
-"""The learned wait model: learns a counter's pace, counts only open counters."""
+"""The learned wait model: learns per change, runs the hall forward with the engine's rule."""
 
 from __future__ import annotations
 
-from queue_server import estimate_learned
+from datetime import datetime, timedelta
+
+from queue_server import estimate_learned as el
 from queue_server.engine import commands as c
-from tests.queue_server.engine_harness import Desk
+from queue_server.engine.model import Source
+from queue_server.store import Store
+from tests.queue_server.engine_harness import TZ, Desk
+
+
+def wait(d: Desk, service: str, ahead: int, ticket: int | None = None) -> int:
+    return el.wait_s(d.hall, d.engine.state, service, ahead, ticket)
 
 
 def test_learns_the_pace_of_the_counter_and_counts_open_counters() -> None:
     d = Desk()
     d.open("4")
-    for _ in range(6):
+    for _ in range(12):
         d.issue("B")
     for _ in range(4):  # counter 4 serves B in 2 minutes, typical is 8
         d.call("4")
         d.tick(120)
-    hist = estimate_learned.history(d.engine.state)
-    fast = hist.call_time_s("B", "4", d.now.hour, 8 * 60)
+        wait(d, "B", 0)  # a look after every change, as the server publishes
+    lr = el.learner(d.hall, d.engine.state)
+    fast = lr.call_time_s("B", "4", d.now.hour)
     assert 120 < fast < 8 * 60 / 2
-    s = d.engine.state
-    one = estimate_learned.wait_s(d.hall, s, "B", 5)
-    # 5 ahead, busy (half a call until the next), at about the learned pace
-    assert 5.5 * 120 * 0.8 < one < 5.5 * fast * 1.2
+    one = wait(d, "B", 5)
+    # 5 ahead and one at counter 4 (called 2 minutes ago, which the figure counts from:
+    # it is measured from the last event): about 5 calls and 2 minutes away
+    assert 4 * fast < one < 6 * fast + 120
     d.open("3")  # counter 3 (no history: typical 8 min) gives B most of its time
-    with_3 = estimate_learned.wait_s(d.hall, s, "B", 5)
+    with_3 = wait(d, "B", 5)
     assert with_3 < one * 0.97
-    d.ok(c.Pause("3", "午休"))  # a paused counter adds nothing
-    assert estimate_learned.wait_s(d.hall, s, "B", 5) > with_3
+    d.ok(c.Pause("3", "午休"))  # a paused counter adds nothing (now)
+    assert wait(d, "B", 5) > with_3
+
+
+def test_learning_is_the_same_whether_it_looked_after_every_change_or_not() -> None:
+    def day(look: bool) -> el.Learner:
+        d = Desk()
+        d.open("1", "2")
+        for _ in range(10):
+            d.issue("A")
+        lr = el.Learner(d.hall)
+        lr.bind(d.engine.state)
+        for i in range(8):
+            d.call("1" if i % 2 else "2")
+            d.tick(90 + 10 * i)
+            if look:  # as the server, which looks after every batch it publishes
+                lr.sync(d.engine.state)
+        d.ok(c.Skip("1"))
+        lr.sync(d.engine.state)  # without looks: reads what the counters did, once
+        return lr
+
+    a, b = day(True), day(False)
+    assert {k: (s.n, round(s.total)) for k, s in a.by_counter.items()} == \
+        {k: (s.n, round(s.total)) for k, s in b.by_counter.items()}
+    assert sum(s.n for s in a.by_counter.values()) == 7  # 6 ended by a call, 1 skipped
 
 
 def test_no_counter_open_uses_the_configured_ones() -> None:
     d = Desk()
     d.issue("D")
-    # D: counter 6 only, 3/4 of its time (weight 3 for D, 1 for C); typical 10 minutes;
-    # 2 ahead plus half a call until the counter is free
-    per_call = 10 * 60 / 0.75
-    assert estimate_learned.wait_s(d.hall, d.engine.state, "D", 2) == round(2.5 * per_call)
+    # D: counter 6 only; nobody open and no earlier day: counter 6 stands in, free now,
+    # so the one ticket is called at once and the next one after a typical 10 minutes
+    assert wait(d, "D", 0, ticket=1) == 0
+    assert wait(d, "D", 1) == 10 * 60
 
 
-def test_forecast_follows_earlier_days_rhythm_across_lunch() -> None:
-    from datetime import datetime
-
-    from tests.queue_server.engine_harness import TZ
-
-    h = estimate_learned.History(days=2)
-    for slot in range(4 * 8, 4 * 18):  # 08:00-18:00: 4 calls of A per slot, both days
-        h.slot_calls[("A", slot)] = h.slot_calls[("*", slot)] = 8
-    for slot in range(4 * 12, 4 * 13):  # nobody called at lunch
-        h.slot_calls[("A", slot)] = h.slot_calls[("*", slot)] = 0
-    rate = 4 / 900
-    morning = estimate_learned.forecast(h, "A", datetime(2026, 11, 24, 9, 0, tzinfo=TZ), 8,
-                                        rate)
-    assert abs(morning - 8 / rate) < 1
-    before_lunch = estimate_learned.forecast(
-        h, "A", datetime(2026, 11, 24, 11, 15, tzinfo=TZ), 16, rate)
-    assert abs(before_lunch - (16 / rate + 3600)) < 1  # the lunch hour adds an hour
-    h.slot_priority[("A", 4 * 9)] = 2  # one priority arrival per slot at 09:00-09:15
-    assert estimate_learned.forecast(h, "A", datetime(2026, 11, 24, 9, 0, tzinfo=TZ), 8,
-                                     rate) > morning
+def test_a_shared_counter_starves_the_lighter_service() -> None:
+    d = Desk()
+    d.open("6")  # D weight 3, C weight 1
+    for _ in range(6):
+        d.issue("D")
+    d.tick(60)
+    c_ticket = d.engine.state.next_id
+    d.issue("C")
+    # Counter 6 picks by waited time × weight: the C ticket, a minute younger than the
+    # D tickets, waits for every one of them (6 × 10 min), not for "0 ahead".
+    assert wait(d, "C", 0, ticket=c_ticket) >= 6 * 10 * 60 - 120
 
 
-def test_capacity_counts_only_slots_with_a_queue() -> None:
-    h = estimate_learned.History(days=4)
-    h.slot_calls[("C", 60)] = 2
-    h.slot_backlog[("C", 60)] = 1  # a queue on one of the four days: 2 calls then
-    assert h.capacity("C", 60) == 2 / 900
-    assert h.slot_rate(h.slot_calls, "C", 60) == 2 / (4 * 900)  # arrivals-limited view
-    assert h.capacity("C", 61) is None
+def test_priority_and_transferred_tickets_go_first() -> None:
+    d = Desk()
+    d.open("5")
+    for _ in range(3):
+        d.issue("C")
+    last = d.engine.state.next_id - 1
+    before = wait(d, "C", 2, ticket=last)
+    d.issue("C", priority=True)
+    assert wait(d, "C", 2, ticket=last) >= before + 15 * 60 - 5
+
+
+def test_earlier_days_closing_is_in_the_figure() -> None:
+    d = Desk(now=datetime(2026, 11, 23, 13, 0, tzinfo=TZ))
+    s = d.engine.state
+    lr = el.learner(d.hall, s)
+    # Earlier days: counter 5 (C only) open 08:30-15:00; counter 6 never open.
+    for back in (1, 2, 3):
+        day = d.now - timedelta(days=back)
+        lr.add_open("5", day.replace(hour=8, minute=30), day.replace(hour=15))
+        lr.add_open("1", day.replace(hour=8, minute=30), day.replace(hour=17))
+    d.open("5")
+    for _ in range(12):
+        d.issue("C")
+    # 12 × 15 min = 3 hours of work, but the counter closes at 15:00 as on earlier days:
+    # the last ones are called tomorrow morning
+    assert wait(d, "C", 11, ticket=d.engine.state.next_id - 1) > 12 * 3600
+
+
+def test_history_survives_a_restart_from_the_store(tmp_path) -> None:
+    d = Desk(now=datetime(2026, 11, 20, 9, 0, tzinfo=TZ))
+    store = Store(tmp_path, d.hall)
+
+    def run(cmd: c.Command) -> None:
+        out = d.run(cmd)
+        with store.transaction():
+            store.record(device="t", request_id=None, op="x", at=d.now, events=out.events,
+                         state=d.engine.state, reply=None)
+
+    run(c.Open("5"))
+    for _ in range(4):
+        d.tick()
+        run(c.Issue("C", Source.WALK_IN))
+    for _ in range(4):
+        d.tick(5 * 60)  # a fast clerk: 5 minutes, typical 15
+        run(c.CallNext("5"))
+    d.tick(5 * 60)
+    run(c.Finish("5"))
+    d.now = d.now.replace(hour=15)
+    run(c.Close("5"))
+    # three days later (the tickets are no longer held in memory), after a restart
+    state = store.load(d.now.date() + timedelta(days=3))
+    assert not state.tickets
+    lr = el.learner(d.hall, state)
+    assert lr.by_counter[("C", "5")].n == 4
+    assert lr.call_time_s("C", "5", 10) < 15 * 60 * 0.75
+    assert ("5", 9 * 4) in lr.open_slots[d.now.date()]
+    assert ("5", 16 * 4) not in lr.open_slots[d.now.date()]
+    store.close()
