@@ -45,6 +45,21 @@ EFFECT_RUNNERS: dict[type, Any] = {}
 # Ops whose unanswered requests mean nothing after a restart (kiosk.filing: "upload").
 FORGET_AT_START: set[str] = set()
 
+TICKET_OPS = ("issue", "checkin", "filing_ticket")
+FILING_OPS = ("file", "filing_supplement")
+
+
+def outbox_banner(outbox: Outbox) -> list[str]:
+    """What the offline banner says is kept: numbers and filings (a filing's page uploads
+    are part of it, not requests of their own)."""
+    parts = []
+    tickets, filings = outbox.count(TICKET_OPS), outbox.count(FILING_OPS)
+    if tickets:
+        parts.append(f"{tickets} 个取号请求已保存，恢复后自动完成")
+    if filings:
+        parts.append(f"{filings} 份申报已保存，恢复后自动提交")
+    return parts
+
 
 class KioskWindow(QWidget):
     """A frame (top bar, banner, page, countdown bar) around the current screen's widget."""
@@ -376,9 +391,8 @@ class KioskController(QObject):
         parts = []
         if not ctx.online:
             parts.append(BANNER_OFFLINE)
-        n = len(self.outbox)
-        if n and not ctx.online:
-            parts.append(f"{n} 个取号请求已保存，恢复后自动完成")
+        if not ctx.online:
+            parts.extend(outbox_banner(self.outbox))
         for dev in ("idcard", "scanner", "printer"):
             ok, msg = ctx.devices.get(dev, (True, ""))
             if not ok and msg:

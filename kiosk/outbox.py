@@ -13,6 +13,7 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,13 @@ class Outbox:
     def __len__(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
+
+    def count(self, ops: Collection[str]) -> int:
+        """Entries of these ops (the banner counts numbers and filings, not page uploads)."""
+        marks = ",".join("?" * len(ops))
+        with self._lock:
+            return int(self._db.execute(
+                f"SELECT count(*) FROM outbox WHERE op IN ({marks})", list(ops)).fetchone()[0])
 
     def close(self) -> None:
         with self._lock:

@@ -92,3 +92,16 @@ def test_an_intent_from_a_previous_day_is_dropped_not_issued(rig: Rig, qtbot: Qt
     qtbot.waitUntil(lambda: len(k.outbox) == 0, timeout=5000)
     qtbot.wait(300)
     assert tickets_on_server(rig) == 0 and rig.printer.tickets == []
+
+
+def test_the_offline_banner_counts_numbers_and_filings_not_page_uploads(tmp_path) -> None:
+    from kiosk.app import outbox_banner
+
+    box = Outbox(tmp_path)
+    box.add("r1", "issue", {"service": "A"})
+    box.add("r2", "upload", {"filing": "x"})
+    box.add("r3", "upload", {"filing": "x"})
+    box.add("r4", "file", {"item": "dibao"})
+    assert outbox_banner(box) == ["1 个取号请求已保存，恢复后自动完成",
+                                  "1 份申报已保存，恢复后自动提交"]
+    box.close()
