@@ -45,7 +45,7 @@ ENDED = (TicketStatus.DONE, TicketStatus.NO_SHOW)
 SLOT_MIN = 15
 SLOTS = 24 * 60 // SLOT_MIN
 KEEP_DAYS = 28  # earlier days whose rhythm is remembered
-MAX_SAMPLE = 4.0  # a call longer than 4 × typical (a clerk left it open over lunch) counts as 4 ×
+MAX_SAMPLE = 2.0  # a call over 2 × typical (left open over lunch) counts as 2 × (best in bench)
 PAUSE_GUESS = timedelta(minutes=30)  # a paused counter with no history is back after this
 OVERDUE_LEFT = 0.25  # a call past its expected time has this share of it left
 HORIZON = timedelta(hours=36)
@@ -140,6 +140,8 @@ class Learner:
         if old is not None:
             for st in self._stats(*old[:3]):
                 st.remove(old[3])
+        # capped against the config's figure, not the learned one: what is learned must
+        # not depend on the order it is learned in (a reload learns in another order)
         x = min(max(0.0, (t.finished_at - began).total_seconds()),
                 MAX_SAMPLE * self.typical_s(t.service))
         for st in self._stats(t.service, t.counter, began.hour):
