@@ -239,33 +239,59 @@ class Output:
     clear: bool = False  # empty the field
 
 
-FULL_WIDTH = {",": "，", ".": "。", ":": "：", ";": "；", "?": "？", "!": "！"}
-
-
 @dataclass
 class KeyboardState:
     """An IME's state: letters typed but not yet turned into characters, the candidate page
-    shown, Chinese or English. Every key is a method returning what goes into the field."""
+    shown, Chinese or English. Every key is a method returning what goes into the field.
+
+    A page holds at most `page_size` candidates whose texts, one character of room each
+    between them, take at most `page_width` characters: the bar shows large characters and
+    a long phrase (张家港市人民路) must not push the rest off the screen."""
 
     page_size: int = 6
+    page_width: int = 1000
     chinese: bool = True
     typed: str = ""
     page: int = 0
-    _cache: tuple[str, list[Candidate]] = field(default=("", []), repr=False)
+    capitals: bool = False  # English letters as capitals (A座, B栋)
+    _found: tuple[str, list[Candidate]] = field(default=("", []), repr=False)
+    _paged: tuple[Any, list[int]] = field(default=(None, [0]), repr=False)
+
+    def _computed(self) -> tuple[list[Candidate], list[int]]:
+        if self._found[0] != self.typed:
+            self._found = (self.typed, candidates(self.typed) if self.typed else [])
+        found = self._found[1]
+        key = (self.typed, self.page_size, self.page_width)
+        if self._paged[0] != key:
+            self._paged = (key, self._page_starts(found))
+        return found, self._paged[1]
+
+    def _page_starts(self, found: list[Candidate]) -> list[int]:
+        starts = [0]
+        count = width = 0
+        for i, c in enumerate(found):
+            cost = len(c.text) + 1
+            if count and (count >= self.page_size or width + cost > self.page_width):
+                starts.append(i)
+                count = width = 0
+            count += 1
+            width += cost
+        return starts
 
     def candidates(self) -> list[Candidate]:
-        if self._cache[0] != self.typed:
-            self._cache = (self.typed, candidates(self.typed) if self.typed else [])
-        return self._cache[1]
+        return self._computed()[0]
 
     def shown(self) -> list[Candidate]:
-        start = self.page * self.page_size
-        return self.candidates()[start:start + self.page_size]
+        found, starts = self._computed()
+        if not found:
+            return []
+        end = starts[self.page + 1] if self.page + 1 < len(starts) else len(found)
+        return found[starts[self.page]:end]
 
     @property
     def pages(self) -> int:
-        n = len(self.candidates())
-        return (n + self.page_size - 1) // self.page_size
+        found, starts = self._computed()
+        return len(starts) if found else 0
 
     def preedit(self) -> str:
         return split(self.typed).shown() if self.typed else ""
@@ -276,7 +302,7 @@ class KeyboardState:
 
     def letter(self, ch: str) -> Output:
         if not self.chinese:
-            return Output(commit=ch)
+            return Output(commit=ch.upper() if self.capitals else ch.lower())
         if len(self.typed) < MAX_TYPED and ch.isascii() and ch.isalpha():
             self._set(self.typed + ch.lower())
         return Output()
@@ -328,10 +354,10 @@ class KeyboardState:
         return Output(commit=" ")
 
     def symbol(self, text: str) -> Output:
-        """Punctuation or a digit."""
+        """Punctuation, a digit or a word key (号, 单元), typed as it is."""
         if not self.chinese:
             return Output(commit=text)
-        return self._flush(FULL_WIDTH.get(text, text))
+        return self._flush(text)
 
     def toggle_chinese(self) -> Output:
         """中/英: letters waiting go into the field as typed."""

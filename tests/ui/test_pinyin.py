@@ -83,7 +83,7 @@ def test_keys_with_nothing_typed_act_on_the_field() -> None:
     kb = p.KeyboardState()
     assert kb.backspace() == p.Output(delete=True)
     assert kb.clear() == p.Output(clear=True)
-    assert kb.symbol(",") == p.Output(commit="，")
+    assert kb.symbol("，") == p.Output(commit="，")
     assert kb.symbol("8") == p.Output(commit="8")
     kb.letter("d")
     assert kb.backspace() == p.Output() and kb.typed == ""
@@ -118,7 +118,9 @@ def test_english_mode_types_letters_as_is() -> None:
     kb = p.KeyboardState()
     kb.letter("a")
     assert kb.toggle_chinese() == p.Output(commit="a")
-    assert kb.letter("B") == p.Output(commit="B")
+    assert kb.letter("B") == p.Output(commit="b")
+    kb.capitals = True
+    assert kb.letter("a") == p.Output(commit="A")
     assert kb.space() == p.Output(commit=" ")
     assert kb.symbol(",") == p.Output(commit=",")
     kb.toggle_chinese()
@@ -131,3 +133,19 @@ def test_nonsense_never_crashes() -> None:
         kb.separator() if ch == "'" else kb.letter(ch)
     assert kb.shown() == [] and kb.pick(0) == p.Output()
     assert kb.space() == p.Output(commit="vvvqqq'xx")
+
+
+def test_a_page_holds_what_its_width_allows() -> None:
+    kb = p.KeyboardState(page_size=8, page_width=12)
+    for ch in "zhangjiagangshi":
+        kb.letter(ch)
+    pages = []
+    while True:
+        pages.append(kb.shown())
+        if kb.page + 1 >= kb.pages:
+            break
+        kb.next_page()
+    assert pages[0][0].text == "张家港市"
+    for shown in pages:
+        assert shown and (len(shown) == 1 or sum(len(c.text) + 1 for c in shown) <= 12)
+    assert sum(len(s) for s in pages) == len(kb.candidates())
