@@ -530,15 +530,20 @@ class _Sim:
         s = self.s
         by_service: dict[str, list[datetime]] = {}
         interval: dict[str, float] = {}
-        late = self.now + HORIZON
         for i, svc in enumerate(self.hall.services):
             q = s.queues.get(svc.code)
-            ids = q.ids() if q is not None else []
-            calls = [self.calls.get(tid, late) for tid in ids]
-            calls.append(self.calls.get(-10**9 - i, late))
+            ids = [*(q.ids() if q is not None else []), -10**9 - i]
+            made = self.service_calls.get(svc.code, [])
+            step = interval[svc.code] = self._interval(svc.code, made)
+            # Tickets the run did not reach (a backlog beyond MAX_STEPS, or no counter
+            # within the horizon): the service's pace goes on after the last it reached.
+            calls: list[datetime] = []
+            last = self.now
+            for tid in ids:
+                at = self.calls.get(tid)
+                last = at if at is not None else last + timedelta(seconds=step)
+                calls.append(last)
             by_service[svc.code] = calls
-            made = [t for t in self.service_calls.get(svc.code, []) if t < late]
-            interval[svc.code] = self._interval(svc.code, made)
         return Forecast(self.now, dict(self.calls), by_service, interval, s.next_id, key)
 
     def _interval(self, service: str, made: list[datetime]) -> float:
@@ -546,7 +551,7 @@ class _Sim:
             tail = made[-10:]
             return max(1.0, (tail[-1] - tail[0]).total_seconds() / (len(tail) - 1))
         serving = self.hall.counters_serving(service) or ()
-        open_now = [c for c in serving if c.id in self.assume_open
+        open_now = [c for c in serving if service in self.assume_open.get(c.id, ())
                     or self.s.counters[c.id].status is CounterStatus.OPEN]
         serving = open_now or serving
         hour = self.now.hour
@@ -589,6 +594,8 @@ def forecast(hall: Hall, s: HallState, now: datetime) -> Forecast:
         sim = _Sim(hall, s, lr, now)
         sim.run()
         fc = sim.forecast(key)
+        for k in [k for k, (ref, _) in _FORECASTS.items() if ref() is None]:
+            del _FORECASTS[k]
         _FORECASTS[id(s)] = (weakref.ref(s), fc)
     return fc
 

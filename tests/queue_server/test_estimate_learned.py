@@ -141,3 +141,16 @@ def test_history_survives_a_restart_from_the_store(tmp_path) -> None:
     assert ("5", 9 * 4) in lr.open_slots[d.now.date()]
     assert ("5", 16 * 4) not in lr.open_slots[d.now.date()]
     store.close()
+
+
+def test_a_backlog_beyond_the_run_goes_on_at_the_service_pace(monkeypatch) -> None:
+    monkeypatch.setattr(el, "MAX_STEPS", 10)  # the run stops after 10 calls
+    d = Desk()
+    d.open("5")  # C: counter 5 only, typical 15 minutes
+    for _ in range(30):
+        d.issue("C")
+    s = d.engine.state
+    waits = [wait(d, "C", k, ticket=tid) for k, tid in enumerate(s.queue("C").ids())]
+    assert waits == sorted(waits)
+    # the 30th is about 29 calls away, not a day and a half (the run's horizon)
+    assert abs(waits[-1] - 29 * 15 * 60) < 15 * 60
