@@ -208,6 +208,10 @@ class PinyinKeyboard(QWidget):
         self.pages.setCurrentIndex(1 if digits else 0)
         self.refresh()
 
+    def reset(self) -> None:
+        self.state.reset()
+        self.refresh()
+
     def _pick(self, index: int) -> None:
         self._do(self.state.pick(index))
 

@@ -300,6 +300,10 @@ class KeyboardState:
         self.typed = typed
         self.page = 0
 
+    def reset(self) -> None:
+        """Drops the letters typed (the resident moved to another field)."""
+        self._set("")
+
     def letter(self, ch: str) -> Output:
         if not self.chinese:
             return Output(commit=ch.upper() if self.capitals else ch.lower())

@@ -8,6 +8,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,13 +46,15 @@ def main(argv: list[str] | None = None) -> int:
     problems: list[str] = []
 
     def shot(name: str, screen: m.Screen, *, elder: bool = False,
-             landscape: bool = False) -> None:
+             landscape: bool = False, prepare: Any = None) -> None:
         k.screen, k.ctx.elder = screen, elder
         k.ctx.remaining_s = k.ctx.page_timeout_s
         size = LANDSCAPE if landscape else PORTRAIT
         ctl.window.resize(size)
         ctl._render(force=True)
         ctl.window.set_banner("")
+        if prepare is not None:
+            prepare()
         path = grab(ctl.window, out / f"kiosk-{name}.png", size)
         got = ctl.window.size()
         if got != size:
@@ -86,6 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     shot("filing-form-landscape", s.FormPage(draft=d), landscape=True)
     shot("filing-form-elder", s.FormPage(draft=d), elder=True)
     shot("filing-form-elder-landscape", s.FormPage(draft=d), elder=True, landscape=True)
+    # 现居住地址 being typed on the pinyin keyboard: 张家港市杨舍镇 picked, "renminlu" next
+    d.edit("address_now", "张家港市杨舍镇", _today())
+    keyboard_shot = typing_address(ctl, "renminlu")
+    shot("filing-keyboard", s.FormPage(draft=d), elder=True, prepare=keyboard_shot)
+    shot("filing-keyboard-landscape", s.FormPage(draft=d), landscape=True,
+         prepare=keyboard_shot)
+    d.edit("address_now", "张家港市杨舍镇东街12号", _today())
     d.edit("phone", "13812345678", _today())
     d.edit("disability_cert_no", "32058219600202123441", _today())
     d.edit("bank_name", "农村商业银行", _today())
@@ -128,6 +138,26 @@ def main(argv: list[str] | None = None) -> int:
     for p in problems:
         print(f"TOO BIG: {p}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def typing_address(ctl: Any, letters: str) -> Any:
+    """Focus 现居住地址 at its end and touch the pinyin keys for `letters`."""
+
+    def prepare() -> None:
+        from PySide6.QtWidgets import QApplication, QLineEdit, QPushButton
+
+        ctl.window.show()
+        ctl.window.activateWindow()
+        QApplication.processEvents()
+        edit = ctl.window.findChild(QLineEdit, "field-address_now")
+        edit.setFocus()
+        edit.end(False)
+        QApplication.processEvents()
+        for ch in letters:
+            ctl.window.findChild(QPushButton, f"key-{ch}").click()
+        QApplication.processEvents()
+
+    return prepare
 
 
 def paper(out: Path, receipt: dict, guide: dict, hall: object) -> None:  # type: ignore[type-arg]

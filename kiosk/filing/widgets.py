@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QFrame,
@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from ui.keyboard import PinyinKeyboard
 
 from .. import machine as m
 from ..screens import Ui, button, label, message_page, page, qr_pixmap, register_widget, touch
@@ -437,31 +439,122 @@ def form_page(screen: s.FormPage, ui: Ui) -> QWidget:
             il.addWidget(field_input(spec, d, ui, error))
         target.addWidget(error)
     il.addStretch(1)
-    pad = keypad(ui) if any(sp.type in KEYPAD_TYPES and sp.source != "idcard"
-                            and sp.key not in d.reuse_fields for sp in d.specs) else None
+    typed = [sp for sp in d.specs if sp.source != "idcard" and sp.key not in d.reuse_fields]
+    form = scroll(inner, "form")
+    panel = InputPanel(ui, typed, form, w)
     if ui.portrait:
-        lay.addWidget(scroll(inner, "form"), 1)
-        if pad is not None:
-            lay.addWidget(pad)
-    else:  # card | fields | keypad side by side
+        lay.addWidget(form, 1)
+        lay.addWidget(panel)
+    else:  # card | fields | keypad side by side; the wider pinyin keyboard takes the card's place
         cl.addStretch(1)
         body = QHBoxLayout()
         body.setSpacing(24)
-        body.addWidget(scroll(card_panel), 2)
-        body.addWidget(scroll(inner, "form"), 3)
-        if pad is not None:
-            side = QVBoxLayout()
-            side.addWidget(pad)
-            side.addStretch(1)
-            body.addLayout(side, 2)
+        card_area = scroll(card_panel)
+        body.addWidget(card_area, 2)
+        body.addWidget(form, 3)
+        side = QVBoxLayout()
+        side.addWidget(panel)
+        side.addStretch(1)
+        body.addLayout(side, 2)
+        panel.landscape = (body, card_area)
         lay.addLayout(body, 1)
+    panel.show_for(next((sp for sp in typed if sp.type in KEYPAD_TYPES + PINYIN_TYPES), None))
     lay.addWidget(button("下一步", touch(ui, "next"), name="next", big=True, theme=th))
     return w
 
 
-# Fields typed with digits: a kiosk has no keyboard, so the page brings a keypad for them
-# (Chinese text such as an address needs the system's on-screen input method).
-KEYPAD_TYPES = ("phone", "bank_account", "integer", "amount", "date", "text")
+# A kiosk has no keyboard and no input method: fields typed with digits get the page's
+# keypad, fields of words (an address, a name, a description) its pinyin keyboard.
+KEYPAD_TYPES = ("phone", "bank_account", "integer", "amount", "date", "id_number")
+PINYIN_TYPES = ("text", "address", "name")
+
+
+def digits_first(spec: Any) -> bool:
+    """Text fields that hold a certificate's number (残疾人证号, 出生医学证明编号) open the
+    keyboard on its digits."""
+    return spec.type == "text" and (spec.key.endswith("_no") or "编号" in spec.label
+                                    or "证号" in spec.label)
+
+
+class InputPanel(QWidget):
+    """Under (upright) or beside (landscape) the form: the keypad or the pinyin keyboard,
+    whichever the focused field needs. Both type into the focused field and never take the
+    focus; the panel follows the focus and keeps the field in view above it."""
+
+    def __init__(self, ui: Ui, specs: list[Any], form: QScrollArea, page: QWidget) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        super().__init__(page, objectName="input-panel")
+        self.specs = {sp.key: sp for sp in specs}
+        self.form = form
+        self.landscape: tuple[QHBoxLayout, QWidget] | None = None
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.pad = keypad(ui) if any(sp.type in KEYPAD_TYPES for sp in specs) else None
+        self.keyboard: PinyinKeyboard | None = None
+        if any(sp.type in PINYIN_TYPES for sp in specs):
+            th = ui.theme
+            # Upright, seven rows under the form: a little under the theme's touch size
+            # leaves the form room (still >= 64 px; the keypad's landscape keys are alike).
+            self.keyboard = PinyinKeyboard(th, target=self.word_field,
+                                           key_px=max(64, th.touch_px - 16))
+        for w in (self.pad, self.keyboard):
+            if w is not None:
+                lay.addWidget(w)
+                w.hide()
+        self.setVisible(self.pad is not None or self.keyboard is not None)
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        # a method of this QObject: Qt drops the connection when the page goes
+        app.focusChanged.connect(self.focus_changed)
+
+    def field_spec(self, w: QWidget | None) -> Any:
+        if not isinstance(w, QLineEdit) or not w.objectName().startswith("field-"):
+            return None
+        return self.specs.get(w.objectName().removeprefix("field-"))
+
+    def word_field(self) -> QLineEdit | None:
+        from PySide6.QtWidgets import QApplication
+
+        w = QApplication.focusWidget()
+        sp = self.field_spec(w)
+        return w if sp is not None and sp.type in PINYIN_TYPES else None  # type: ignore[return-value]
+
+    def show_for(self, spec: Any) -> None:
+        if spec is None:
+            return
+        words = spec.type in PINYIN_TYPES and self.keyboard is not None
+        if self.pad is not None and not words and spec.type in KEYPAD_TYPES:
+            self.pad.show()
+            if self.keyboard is not None:
+                self.keyboard.hide()
+        elif words and self.keyboard is not None:
+            self.keyboard.show_digits(digits_first(spec))
+            self.keyboard.show()
+            if self.pad is not None:
+                self.pad.hide()
+        if self.landscape is not None:
+            body, card = self.landscape
+            card.setVisible(not words)
+            body.setStretch(2, 4 if words else 2)
+
+    def focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+        spec = self.field_spec(new)
+        if spec is None:
+            return
+        if self.keyboard is not None:
+            self.keyboard.reset()  # letters typed for another field are not this one's
+        self.show_for(spec)
+        field = new
+        # after the layout has settled: the field stays in view above the keys
+        QTimer.singleShot(0, lambda: self._reveal(field))
+
+    def _reveal(self, field: QWidget | None) -> None:
+        try:
+            if field is not None and self.form.isVisible():
+                self.form.ensureWidgetVisible(field, 0, 40)
+        except RuntimeError:  # the page went meanwhile
+            pass
 KEYPAD_ROWS = (("1", "2", "3", "删除"), ("4", "5", "6", "清空"), ("7", "8", "9", "-"),
                ("X", "0", ".", ""))
 
