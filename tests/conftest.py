@@ -14,7 +14,10 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from queue_server.client import RequestClient  # noqa: E402
+from queue_server.mqtt import QueueServer  # noqa: E402
 from tests.support.broker import DEMO_HALL, Broker  # noqa: E402
+from tests.support.server import in_process  # noqa: E402
 
 
 @pytest.fixture
@@ -25,3 +28,27 @@ def broker() -> Iterator[Broker]:
     """
     with Broker.start(DEMO_HALL) as b:
         yield b
+
+
+@pytest.fixture
+def server(broker: Broker, tmp_path: Path) -> Iterator[QueueServer]:
+    """The queue server, in this process, on the `broker` fixture's demo hall."""
+    s = in_process(broker, tmp_path / "data")
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def clients(broker: Broker) -> Iterator[dict[str, RequestClient]]:
+    """clients["kiosk-1"]: a connected RequestClient per device, made when first asked for."""
+    made: dict[str, RequestClient] = {}
+
+    class Lazy(dict):  # type: ignore[type-arg]
+        def __missing__(self, device: str) -> RequestClient:
+            rc = RequestClient("demo", device, broker.password(device), broker.broker_address)
+            made[device] = self[device] = rc.start()
+            return rc
+
+    yield Lazy()
+    for rc in made.values():
+        rc.close()

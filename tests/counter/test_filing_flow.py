@@ -20,19 +20,15 @@ from counter.shots import clipped
 from counter.terminal import TerminalWindow
 from queue_server.client import RequestClient
 from queue_server.mqtt import QueueServer
-from tests.counter.test_flows import WAIT, key, kiosk, links, server, terminal
+from tests.counter.test_flows import WAIT, key, kiosk, links, terminal
 from tests.queue_server.filing_support import ELDER_ID, PERSONAL, elder_values, page
 from tests.support.broker import Broker
+from tests.support.server import ok
 from ui.link import HallLink
 
-__all__ = ["kiosk", "links", "server"]  # fixtures shared with test_flows
+__all__ = ["kiosk", "links"]  # fixtures shared with test_flows (server: tests/conftest.py)
 
 HOUSEHOLD = "居民户口簿（户主页及本人页）"
-
-
-def ok(reply: dict[str, Any]) -> dict[str, Any]:
-    assert reply["ok"], reply
-    return reply
 
 
 def upload(kiosk: RequestClient, seed: int) -> str:

@@ -28,13 +28,6 @@ WAIT = 8000
 
 
 @pytest.fixture
-def server(broker: Broker, tmp_path: Path) -> Iterator[QueueServer]:
-    s = in_process(broker, tmp_path / "data")
-    yield s
-    s.stop()
-
-
-@pytest.fixture
 def kiosk(broker: Broker) -> Iterator[RequestClient]:
     rc = RequestClient("demo", "kiosk-1", broker.password("kiosk-1"), broker.broker_address)
     yield rc.start()

@@ -21,7 +21,7 @@ from display.widgets import HallBoard, WindowBoard
 from queue_server.client import RequestClient
 from queue_server.config import load_hall
 from tests.support.broker import DEMO_HALL, Broker
-from tests.support.server import ServerProcess, in_process
+from tests.support.server import ServerProcess, in_process, ok
 
 HALL = load_hall(DEMO_HALL)
 SETTINGS = DisplaySettings.from_hall(HALL)
@@ -75,11 +75,6 @@ def window(board: WindowBoard | HallBoard) -> WindowView:
 def hall(board: WindowBoard | HallBoard) -> HallView:
     assert isinstance(board.view, HallView)
     return board.view
-
-
-def ok(reply: dict) -> dict:
-    assert reply["ok"], reply
-    return reply
 
 
 def test_call_recall_pause_are_shown_and_spoken(

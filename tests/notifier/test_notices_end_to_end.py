@@ -29,7 +29,7 @@ from queue_server.mqtt import QueueServer
 from tests.notifier.test_notifier import FakeGateway
 from tests.queue_server.filing_support import elder_values, page
 from tests.support.broker import DEMO_HALL, REPO, Broker
-from tests.support.server import in_process
+from tests.support.server import ok
 
 HALL = "示范县政务服务中心"
 
@@ -43,33 +43,6 @@ def gateway() -> Iterator[FakeGateway]:
     gw = FakeGateway()
     yield gw
     gw.server.shutdown()
-
-
-@pytest.fixture
-def server(broker: Broker, tmp_path: Path) -> Iterator[QueueServer]:
-    s = in_process(broker, tmp_path / "data")
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def clients(broker: Broker) -> Iterator[dict[str, RequestClient]]:
-    made: dict[str, RequestClient] = {}
-
-    class Lazy(dict):  # type: ignore[type-arg]
-        def __missing__(self, device: str) -> RequestClient:
-            rc = RequestClient("demo", device, broker.password(device), broker.broker_address)
-            made[device] = self[device] = rc.start()
-            return rc
-
-    yield Lazy()
-    for rc in made.values():
-        rc.close()
-
-
-def ok(reply: dict[str, Any]) -> dict[str, Any]:
-    assert reply["ok"], reply
-    return reply
 
 
 class HallRequester:

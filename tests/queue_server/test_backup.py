@@ -29,12 +29,7 @@ from queue_server.backup import (
 from queue_server.client import RequestClient
 from queue_server.config import ConfigError, load_hall, parse_hall
 from tests.support.broker import DEMO_HALL, REPO, Broker
-from tests.support.server import ServerProcess, in_process
-
-
-def ok(reply: dict) -> dict:  # type: ignore[type-arg]
-    assert reply["ok"], reply
-    return reply
+from tests.support.server import ServerProcess, in_process, ok
 
 
 def dump(db: Path) -> dict[str, list[tuple]]:  # type: ignore[type-arg]

@@ -9,38 +9,16 @@ import json
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from queue_server.client import RequestClient
 from tests.queue_server.filing_support import ELDER_ID, PERSONAL, elder_values, page
 from tests.support.broker import DEMO_HALL, REPO, Broker
-from tests.support.server import ServerProcess, in_process
-
-
-@pytest.fixture
-def clients(broker: Broker) -> Iterator[dict[str, RequestClient]]:
-    made: dict[str, RequestClient] = {}
-
-    class Lazy(dict):  # type: ignore[type-arg]
-        def __missing__(self, device: str) -> RequestClient:
-            rc = RequestClient("demo", device, broker.password(device), broker.broker_address)
-            made[device] = self[device] = rc.start()
-            return rc
-
-    yield Lazy()
-    for rc in made.values():
-        rc.close()
-
-
-def ok(reply: dict[str, Any]) -> dict[str, Any]:
-    assert reply["ok"], reply
-    return reply
+from tests.support.server import ServerProcess, in_process, ok
 
 
 def upload(kiosk: RequestClient, data: bytes) -> str:

@@ -3,32 +3,15 @@ SMS notifier that follows a booking made with a phone number. Real Mosquitto and
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
-
-import pytest
 
 from queue_server.client import RequestClient
 from queue_server.mqtt import QueueServer
 from tests.support.broker import Broker
-from tests.support.server import in_process
+from tests.support.server import ok
 
 TZ = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture
-def server(broker: Broker, tmp_path: Path) -> Iterator[QueueServer]:
-    s = in_process(broker, tmp_path / "data")
-    yield s
-    s.stop()
-
-
-def ok(reply: dict[str, Any]) -> dict[str, Any]:
-    assert reply["ok"], reply
-    return reply
 
 
 def test_lookup_by_appointment_before_and_after_checkin(broker: Broker,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,36 +15,9 @@ from paho.mqtt.properties import Properties
 from queue_server.client import RequestClient
 from queue_server.mqtt import QueueServer
 from tests.support.broker import Broker
-from tests.support.server import ServerProcess, in_process
+from tests.support.server import ServerProcess, in_process, ok
 
 TZ = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture
-def server(broker: Broker, tmp_path: Path) -> Iterator[QueueServer]:
-    s = in_process(broker, tmp_path / "data")
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def clients(broker: Broker) -> Iterator[dict[str, RequestClient]]:
-    made: dict[str, RequestClient] = {}
-
-    class Lazy(dict):  # type: ignore[type-arg]
-        def __missing__(self, device: str) -> RequestClient:
-            rc = RequestClient("demo", device, broker.password(device), broker.broker_address)
-            made[device] = self[device] = rc.start()
-            return rc
-
-    yield Lazy()
-    for rc in made.values():
-        rc.close()
-
-
-def ok(reply: dict) -> dict:  # type: ignore[type-arg]
-    assert reply["ok"], reply
-    return reply
 
 
 def test_every_op_over_mqtt(server: QueueServer, clients: dict[str, RequestClient]) -> None:

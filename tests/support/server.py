@@ -9,11 +9,18 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from queue_server.config import load_hall
 from queue_server.mqtt import QueueServer
 from queue_server.store import Store
 from tests.support.broker import DEMO_HALL, REPO, Broker
+
+
+def ok(reply: dict[str, Any]) -> dict[str, Any]:
+    """The reply, after checking it is not a refusal (the refusal shows in the failure)."""
+    assert reply["ok"], reply
+    return reply
 
 
 def in_process(broker: Broker, data_dir: Path, hall_path: Path = DEMO_HALL) -> QueueServer:

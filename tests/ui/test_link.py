@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
 
 from queue_server.mqtt import QueueServer
 from tests.support.broker import Broker
-from tests.support.server import in_process
 from ui.link import HallLink
 from ui.theme import Theme, contrast_ratio
-
-
-@pytest.fixture
-def server(broker: Broker, tmp_path: Path) -> Iterator[QueueServer]:
-    s = in_process(broker, tmp_path / "data")
-    yield s
-    s.stop()
 
 
 @pytest.fixture
