@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .pinyin import SEPARATOR, KeyboardState, Output
+from .pinyin import SEPARATOR, KeyboardState, Output, warm_up
 from .theme import Theme
 
 COLUMNS = 11
@@ -83,6 +83,7 @@ class PinyinKeyboard(QWidget):
         self.setObjectName("pinyin-keyboard")
         self.theme = theme
         self.state = KeyboardState(page_size=8)
+        warm_up()
         self._target = target
         self.key_px = max(60, key_px or theme.touch_px)
         self.key_font = theme.text_px + 6

@@ -9,8 +9,9 @@ first part, keep typing); those are here.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 SEPARATOR = "'"
@@ -25,12 +26,25 @@ MAX_TYPED = 48  # letters held before a pick; a resident never needs more
 Span = tuple[int, int]  # [start, end) of one syllable in the typed string
 
 
-@cache
-def _params() -> Any:
-    # Loading the model's tables takes ~0.4 s: once per process, and only when first asked.
-    from Pinyin2Hanzi import DefaultDagParams
+_model: list[Any] = []
+_model_lock = threading.Lock()
 
-    return DefaultDagParams()
+
+def _params() -> Any:
+    # Loading the model's tables takes ~0.5 s: once per process, when first asked (the lock:
+    # warm_up's thread and a first key touch may ask at the same time).
+    with _model_lock:
+        if not _model:
+            from Pinyin2Hanzi import DefaultDagParams
+
+            _model.append(DefaultDagParams())
+        return _model[0]
+
+
+def warm_up() -> None:
+    """Load the model on a thread now, so the resident's first key touch does not wait."""
+    if not _model:
+        threading.Thread(target=_params, name="pinyin-model", daemon=True).start()
 
 
 @cache
@@ -171,7 +185,8 @@ def _best_score(split: Split) -> float:
     return found[0][0] if found else 0.0
 
 
-def splits(typed: str) -> list[Split]:
+@lru_cache(maxsize=64)  # the keyboard asks again for the line it shows
+def splits(typed: str) -> tuple[Split, ...]:
     """Readings of the readable start of `typed`, best first: the fewest syllables, as
     every pinyin IME reads them (xian is 现, 西安 is typed xi'an), and among those the one
     whose candidates score best (fangan -> fang an 方案 before fan gan 反感). Scores of
@@ -180,10 +195,10 @@ def splits(typed: str) -> list[Split]:
     typed = typed.lower()
     head = readable_prefix(typed)
     if not head:
-        return []
+        return ()
     found = [Split(spans, typed) for spans in segmentations(typed[:head])]
     # rest/letters are measured against the whole typed string
-    return sorted(found, key=lambda sp: (len(sp.spans), -_best_score(sp)))
+    return tuple(sorted(found, key=lambda sp: (len(sp.spans), -_best_score(sp))))
 
 
 def split(typed: str) -> Split:

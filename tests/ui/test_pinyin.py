@@ -149,3 +149,10 @@ def test_a_page_holds_what_its_width_allows() -> None:
     for shown in pages:
         assert shown and (len(shown) == 1 or sum(len(c.text) + 1 for c in shown) <= 12)
     assert sum(len(s) for s in pages) == len(kb.candidates())
+
+
+def test_the_model_loads_once_even_when_warmed_up_and_asked_at_once() -> None:
+    p.warm_up()
+    assert p.candidates("ren")[0].text
+    p.warm_up()
+    assert len(p._model) == 1
