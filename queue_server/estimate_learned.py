@@ -49,12 +49,15 @@ MAX_SAMPLE = 2.0  # a call over 2 × typical (left open over lunch) counts as 2 
 PAUSE_GUESS = timedelta(minutes=30)  # a paused counter with no history is back after this
 OVERDUE_LEFT = 0.25  # a call past its expected time has this share of it left
 HORIZON = timedelta(hours=36)
+HORIZON_S = HORIZON.total_seconds()
+SLOT_S = SLOT_MIN * 60
+NEWCOMER = -10**9  # ids of the newcomers a run adds (one per service, counting down)
 MAX_STEPS = 5000  # calls one forecast simulates at most; beyond, the service's pace extends it
 RESIM_SHARE = 20  # runs again once 1 in RESIM_SHARE of those waiting joined since
 RESIM_AGE = timedelta(seconds=60)
 FIRST_DAY_AHEAD = timedelta(hours=1)  # no earlier day: today's pace goes on this long
 RECENT_SLOTS = 4  # … measured over the last hour
-EXACT_WAITING = 150  # up to this many waiting, a run per change (~1 ms)
+EXACT_WAITING = 40  # up to this many waiting, a run per change
 
 
 @dataclass
@@ -334,7 +337,10 @@ class Forecast:
 
 
 class _Sim:
-    """The hall run forward from `now` with the engine's selection rule."""
+    """The hall run forward from `now` with the engine's selection rule.
+
+    Times inside are float seconds after `now` (datetime arithmetic made a run about
+    twice as slow); `forecast` turns them back into datetimes."""
 
     def __init__(self, hall: Hall, s: HallState, lr: Learner, now: datetime) -> None:
         self.hall, self.s, self.lr, self.now = hall, s, lr, now
@@ -342,11 +348,18 @@ class _Sim:
         self.queues: dict[str, tuple[deque, deque, deque]] = {
             svc.code: (deque(), deque(), deque()) for svc in hall.services}
         self.own: dict[str, deque] = {c.id: deque() for c in hall.counters}
+        self.conf = {c.id: c for c in hall.counters}
         self.targets = 0
-        self.calls: dict[int, datetime] = {}
-        self.service_calls: dict[str, list[datetime]] = {}
+        self.calls: dict[int, float] = {}
+        self.service_calls: dict[str, list[float]] = {}
         self._call_time: dict[tuple[str, str, int], float] = {}
-        self._open: dict[tuple[str, date, int], bool] = {}
+        self._open: dict[tuple[str, int], bool] = {}
+        # seconds of the day at `now`: a time x after now lies in slot index
+        # (day0 + x) // SLOT_S counted from this day's midnight
+        self.day0 = (now - now.replace(hour=0, minute=0, second=0, microsecond=0)
+                     ).total_seconds()
+        self.slot0 = int(self.day0 // SLOT_S)
+        self.pause_s = PAUSE_GUESS.total_seconds()
         # Counters that stand in when none serving a service is open and no earlier day
         # says when they open (early morning on the first day): residents need a figure.
         # They stand in for those services only.
@@ -359,44 +372,45 @@ class _Sim:
                         if s.counters[c.id].status is not CounterStatus.OPEN:
                             self.assume_open.setdefault(c.id, set()).add(svc.code)
 
-    def call_time(self, service: str, cid: str, hour: int) -> float:
+    def call_time(self, service: str, cid: str, x: float) -> float:
+        hour = int((self.day0 + x) // 3600) % 24
         key = (service, cid, hour)
         v = self._call_time.get(key)
         if v is None:
             v = self._call_time[key] = max(1.0, self.lr.call_time_s(service, cid, hour))
         return v
 
-    def is_open(self, cid: str, t: datetime) -> bool:
-        ct = self.s.counters[cid]
+    def _slot_open(self, cid: str, idx: int, x: float) -> bool:
         if cid in self.assume_open:
             return True
-        slot = slot_of(t)
-        if (t.date() == self.now.date() and slot == slot_of(self.now)) or not self.days:
+        if idx == self.slot0 or not self.days:
             # now: as it is; with no earlier day to go by, a pause ends after a while
-            if ct.status is CounterStatus.PAUSED:
-                return t >= self.now + PAUSE_GUESS
-            return ct.status is CounterStatus.OPEN
-        key = (cid, t.date(), slot)
+            status = self.s.counters[cid].status
+            if status is CounterStatus.PAUSED:
+                return x >= self.pause_s
+            return status is CounterStatus.OPEN
+        key = (cid, idx)
         v = self._open.get(key)
         if v is None:
-            v = self._open[key] = self.lr.open_share(cid, slot, self.days) >= 0.5
+            v = self._open[key] = self.lr.open_share(cid, idx % SLOTS, self.days) >= 0.5
         return v
 
-    def next_open(self, cid: str, t: datetime) -> datetime | None:
-        if self.is_open(cid, t):
-            return t
+    def next_open(self, cid: str, x: float) -> float | None:
+        idx = int((self.day0 + x) // SLOT_S)
+        if self._slot_open(cid, idx, x):
+            return x
         if not self.days and self.s.counters[cid].status is CounterStatus.PAUSED:
-            return max(t, self.now + PAUSE_GUESS)
-        u = slot_start(t) + timedelta(minutes=SLOT_MIN)
-        while u < self.now + HORIZON:
-            if self.is_open(cid, u):
+            return max(x, self.pause_s)
+        last = int((self.day0 + HORIZON_S) // SLOT_S)
+        for i in range(idx + 1, last):
+            u = i * SLOT_S - self.day0
+            if self._slot_open(cid, i, u):
                 return u
-            u += timedelta(minutes=SLOT_MIN)
         return None
 
-    def add(self, tid: int, service: str, cls: int, queued_at: datetime,
+    def add(self, tid: int, service: str, cls: int, queued: float,
             counter: str | None = None, target: bool = True) -> None:
-        item = (queued_at, tid)
+        item = (queued, tid)
         if counter is not None:
             self.own[counter].append(item)
         elif service in self.queues:
@@ -405,126 +419,125 @@ class _Sim:
             return
         self.targets += target
 
-    def pick(self, cid: str, now: datetime) -> tuple[str, tuple[datetime, int]] | None:
+    def pick(self, cid: str, x: float) -> tuple[str, int] | None:
         own = self.own[cid]
-        conf = self.hall.counter(cid)
-        assert conf is not None
         if own:
-            item = own.popleft()
-            return self.s.tickets[item[1]].service, item
+            tid = own.popleft()[1]
+            return self.s.tickets[tid].service, tid
         only = self.assume_open.get(cid)
+        services = self.conf[cid].services
         for k in range(3):
-            best: tuple[float, datetime, int, str] | None = None
-            for cs in conf.services:
+            best: tuple[float, float, int, str] | None = None
+            for cs in services:
                 if only is not None and cs.code not in only:
                     continue
                 q = self.queues.get(cs.code)
                 if not q or not q[k]:
                     continue
-                queued_at, tid = q[k][0]
-                key = (-(now - queued_at).total_seconds() * cs.weight, queued_at, tid, cs.code)
+                queued, tid = q[k][0]
+                key = (-(x - queued) * cs.weight, queued, tid, cs.code)
                 if best is None or key < best:
                     best = key
             if best is not None:
-                return best[3], self.queues[best[3]][k].popleft()
+                self.queues[best[3]][k].popleft()
+                return best[3], best[2]
         return None
 
-    def arrivals(self) -> list[tuple[datetime, int, str, int]]:
+    def arrivals(self) -> list[tuple[float, int, str, int]]:
         """The usual arrivals of earlier days from now on, spread evenly over each slot;
         with no earlier day, today's pace of the last hour for a while."""
-        out: list[tuple[datetime, int, str, int]] = []
+        out: list[tuple[float, int, str, int]] = []
         fake = -1
-        start = slot_start(self.now)
-        step = timedelta(minutes=SLOT_MIN)
-        carry: dict[tuple[str, int], float] = {}
-        t = start
-        until = self.now + (timedelta(hours=12) if self.days else FIRST_DAY_AHEAD)
+        until = min((timedelta(hours=12) if self.days else FIRST_DAY_AHEAD).total_seconds(),
+                    SLOTS * SLOT_S - self.day0)  # today only
+        tables = ((0, self.lr.transfers), (1, self.lr.priority), (2, self.lr.arrivals))
         recent: dict[tuple[str, int], float] = {}
         if not self.days:
             today = self.now.date()
-            lookback = [slot_of(self.now) - k for k in range(1, RECENT_SLOTS + 1)]
-            for cls, table in ((0, self.lr.transfers), (1, self.lr.priority),
-                               (2, self.lr.arrivals)):
+            lookback = [self.slot0 - k for k in range(1, RECENT_SLOTS + 1)]
+            for cls, table in tables:
                 counts = table.get(today, {})
                 for svc in self.hall.services:
                     recent[(svc.code, cls)] = sum(
                         counts.get((svc.code, k), 0) for k in lookback) / RECENT_SLOTS
-        while t < until and t.date() == self.now.date():
-            slot = slot_of(t)
+        carry: dict[tuple[str, int], float] = {}
+        idx = self.slot0
+        while idx * SLOT_S - self.day0 < until:
+            start = max(0.0, idx * SLOT_S - self.day0)
+            end = (idx + 1) * SLOT_S - self.day0
+            share = (end - start) / SLOT_S  # only what is left of the present slot
             for svc in self.hall.services:
-                for cls, table in ((0, self.lr.transfers), (1, self.lr.priority),
-                                   (2, self.lr.arrivals)):
-                    rate = (self.lr.arrival_rate(table, svc.code, slot, self.days)
+                for cls, table in tables:
+                    rate = (self.lr.arrival_rate(table, svc.code, idx % SLOTS, self.days)
                             if self.days else recent[(svc.code, cls)])
-                    if t == start:  # only what is left of the present slot
-                        rate *= 1 - (self.now - start) / step
-                    acc = carry.get((svc.code, cls), 0.0) + rate
+                    acc = carry.get((svc.code, cls), 0.0) + rate * share
                     n = int(acc)
                     carry[(svc.code, cls)] = acc - n
-                    first = max(self.now, t)
                     for i in range(n):
-                        at = first + (t + step - first) * ((i + 0.5) / n)
-                        out.append((at, fake, svc.code, cls))
+                        out.append((start + (end - start) * (i + 0.5) / n, fake, svc.code, cls))
                         fake -= 1
-            t += step
+            idx += 1
         out.sort()
         return out
 
     def run(self) -> None:
         s, now = self.s, self.now
+
+        def rel(t: datetime) -> float:
+            return (t - now).total_seconds()
+
         # the waiting tickets, in the engine's queue order
         for code, q in s.queues.items():
             for k, cls in enumerate(q.classes()):
                 for tid in cls:
-                    t = s.tickets[tid]
-                    self.add(tid, code, k, t.queued_at)
+                    self.add(tid, code, k, rel(s.tickets[tid].queued_at))
         for cid, q in s.counter_transfers.items():
             for tid in q:
                 if cid in self.own:
-                    self.add(tid, s.tickets[tid].service, 0, s.tickets[tid].queued_at, cid)
+                    t = s.tickets[tid]
+                    self.add(tid, t.service, 0, rel(t.queued_at), cid)
         # a newcomer at the tail of each service: what a service view shows
         for i, svc in enumerate(self.hall.services):
-            self.add(-10**9 - i, svc.code, 2, now)
-        free: list[tuple[datetime, str]] = []
+            self.add(NEWCOMER - i, svc.code, 2, 0.0)
+        free: list[tuple[float, str]] = []
         for conf in self.hall.counters:
             ct = s.counters[conf.id]
-            at = now
+            x = 0.0
             cur = s.tickets.get(ct.current) if ct.current is not None else None
             if cur is not None and cur.called_at is not None:
-                expected = self.call_time(cur.service, conf.id, cur.called_at.hour)
-                done = cur.called_at + timedelta(seconds=expected)
-                at = done if done > now else now + timedelta(seconds=OVERDUE_LEFT * expected)
-            free.append((at, conf.id))
+                began = rel(cur.called_at)
+                expected = self.call_time(cur.service, conf.id, began)
+                x = began + expected if began + expected > 0 else OVERDUE_LEFT * expected
+            free.append((x, conf.id))
         heapq.heapify(free)
         incoming = self.arrivals()
         nxt = 0
-        newcomer = {-10**9 - i: svc.code for i, svc in enumerate(self.hall.services)}
+        newcomers = NEWCOMER - len(self.hall.services)
         for _ in range(MAX_STEPS):
             if self.targets <= 0 or not free:
                 break
-            t, cid = heapq.heappop(free)
-            when = self.next_open(cid, t)
+            x, cid = heapq.heappop(free)
+            when = self.next_open(cid, x)
             if when is None:
                 continue  # closed for the rest of the horizon
-            if when > t:
+            if when > x:
                 heapq.heappush(free, (when, cid))
                 continue
-            while nxt < len(incoming) and incoming[nxt][0] <= t:
+            while nxt < len(incoming) and incoming[nxt][0] <= x:
                 at, fid, code, cls = incoming[nxt]
                 self.add(fid, code, cls, at, target=False)
                 nxt += 1
-            picked = self.pick(cid, t)
+            picked = self.pick(cid, x)
             if picked is None:
                 if nxt < len(incoming):  # idle until the next arrival
-                    heapq.heappush(free, (max(t, incoming[nxt][0]), cid))
+                    heapq.heappush(free, (max(x, incoming[nxt][0]), cid))
                 continue
-            code, (_, tid) = picked
-            if tid >= 0 or tid in newcomer:
-                self.calls[tid] = t
+            code, tid = picked
+            if tid >= 0 or newcomers < tid <= NEWCOMER:
+                self.calls[tid] = x
                 self.targets -= 1
-            self.service_calls.setdefault(code, []).append(t)
-            dt = self.call_time(code, cid, t.hour)
-            heapq.heappush(free, (t + timedelta(seconds=dt), cid))
+            self.service_calls.setdefault(code, []).append(x)
+            heapq.heappush(free, (x + self.call_time(code, cid, x), cid))
 
     def forecast(self, key: tuple[object, ...]) -> Forecast:
         s = self.s
@@ -532,30 +545,30 @@ class _Sim:
         interval: dict[str, float] = {}
         for i, svc in enumerate(self.hall.services):
             q = s.queues.get(svc.code)
-            ids = [*(q.ids() if q is not None else []), -10**9 - i]
-            made = self.service_calls.get(svc.code, [])
-            step = interval[svc.code] = self._interval(svc.code, made)
+            ids = [*(q.ids() if q is not None else []), NEWCOMER - i]
+            step = interval[svc.code] = self._interval(svc.code,
+                                                       self.service_calls.get(svc.code, []))
             # Tickets the run did not reach (a backlog beyond MAX_STEPS, or no counter
             # within the horizon): the service's pace goes on after the last it reached.
             calls: list[datetime] = []
-            last = self.now
+            last = 0.0
             for tid in ids:
-                at = self.calls.get(tid)
-                last = at if at is not None else last + timedelta(seconds=step)
-                calls.append(last)
+                x = self.calls.get(tid)
+                last = x if x is not None else last + step
+                calls.append(self.now + timedelta(seconds=last))
             by_service[svc.code] = calls
-        return Forecast(self.now, dict(self.calls), by_service, interval, s.next_id, key)
+        at_ticket = {tid: self.now + timedelta(seconds=x) for tid, x in self.calls.items()}
+        return Forecast(self.now, at_ticket, by_service, interval, s.next_id, key)
 
-    def _interval(self, service: str, made: list[datetime]) -> float:
+    def _interval(self, service: str, made: list[float]) -> float:
         if len(made) >= 3:
             tail = made[-10:]
-            return max(1.0, (tail[-1] - tail[0]).total_seconds() / (len(tail) - 1))
+            return max(1.0, (tail[-1] - tail[0]) / (len(tail) - 1))
         serving = self.hall.counters_serving(service) or ()
         open_now = [c for c in serving if service in self.assume_open.get(c.id, ())
                     or self.s.counters[c.id].status is CounterStatus.OPEN]
         serving = open_now or serving
-        hour = self.now.hour
-        rate = sum(1.0 / self.call_time(service, c.id, hour) for c in serving)
+        rate = sum(1.0 / self.call_time(service, c.id, 0.0) for c in serving)
         return 1.0 / rate if rate > 0 else self.lr.typical_s(service)
 
 
