@@ -36,6 +36,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from itertools import islice
 
 from .config import Hall
 from .engine.model import CounterStatus, HallState, Ticket, TicketStatus
@@ -52,7 +53,7 @@ HORIZON = timedelta(hours=36)
 HORIZON_S = HORIZON.total_seconds()
 SLOT_S = SLOT_MIN * 60
 NEWCOMER = -10**9  # ids of the newcomers a run adds (one per service, counting down)
-MAX_STEPS = 5000  # calls one forecast simulates at most; beyond, the service's pace extends it
+MAX_STEPS = 1000  # calls one run simulates at most (~7 ms); beyond, the service pace goes on
 RESIM_SHARE = 20  # runs again once 1 in RESIM_SHARE of those waiting joined since
 RESIM_AGE = timedelta(seconds=60)
 FIRST_DAY_AHEAD = timedelta(hours=1)  # no earlier day: today's pace goes on this long
@@ -319,7 +320,9 @@ def seed(hall: Hall, s: HallState, tickets: Iterable[Ticket],
 class Forecast:
     now: datetime
     at_ticket: dict[int, datetime]  # a waiting ticket's predicted call
-    by_service: dict[str, list[datetime]]  # predicted calls in queue order, then a newcomer's
+    # predicted calls of a service's waiting tickets in queue order, then a newcomer's, as
+    # far as the run reached
+    by_service: dict[str, list[datetime]]
     interval: dict[str, float]  # seconds between calls of a service at the end of its queue
     issued: int  # s.next_id when it ran
     key: tuple[object, ...]
@@ -327,12 +330,14 @@ class Forecast:
     def wait_s(self, service: str, ahead: int, ticket: int | None) -> int:
         at = self.at_ticket.get(ticket) if ticket is not None else None
         if at is None:
-            calls = self.by_service.get(service) or [self.now]
+            # Beyond the tickets the run reached (a backlog past MAX_STEPS, no counter
+            # within the horizon, or tickets issued since): the service's pace goes on.
+            calls = self.by_service.get(service) or []
             if ahead < len(calls):
                 at = calls[ahead]
             else:
                 extra = (ahead - len(calls) + 1) * self.interval.get(service, 600.0)
-                at = calls[-1] + timedelta(seconds=extra)
+                at = (calls[-1] if calls else self.now) + timedelta(seconds=extra)
         return max(0, round((at - self.now).total_seconds()))
 
 
@@ -352,6 +357,7 @@ class _Sim:
         self.targets = 0
         self.calls: dict[int, float] = {}
         self.service_calls: dict[str, list[float]] = {}
+        self.in_order: dict[str, list[float]] = {}  # calls of its waiting tickets, then newcomer
         self._call_time: dict[tuple[str, str, int], float] = {}
         self._open: dict[tuple[str, int], bool] = {}
         # seconds of the day at `now`: a time x after now lies in slot index
@@ -419,11 +425,12 @@ class _Sim:
             return
         self.targets += target
 
-    def pick(self, cid: str, x: float) -> tuple[str, int] | None:
+    def pick(self, cid: str, x: float) -> tuple[str, int, bool] | None:
+        """(service, ticket id, whether it was transferred to this very counter)."""
         own = self.own[cid]
         if own:
             tid = own.popleft()[1]
-            return self.s.tickets[tid].service, tid
+            return self.s.tickets[tid].service, tid, True
         only = self.assume_open.get(cid)
         services = self.conf[cid].services
         for k in range(3):
@@ -440,7 +447,7 @@ class _Sim:
                     best = key
             if best is not None:
                 self.queues[best[3]][k].popleft()
-                return best[3], best[2]
+                return best[3], best[2], False
         return None
 
     def arrivals(self) -> list[tuple[float, int, str, int]]:
@@ -486,10 +493,11 @@ class _Sim:
         def rel(t: datetime) -> float:
             return (t - now).total_seconds()
 
-        # the waiting tickets, in the engine's queue order
+        # the waiting tickets, in the engine's queue order (no more of a class than a run
+        # can call: a backlog of thousands costs no more than MAX_STEPS)
         for code, q in s.queues.items():
             for k, cls in enumerate(q.classes()):
-                for tid in cls:
+                for tid in islice(cls, MAX_STEPS):
                     self.add(tid, code, k, rel(s.tickets[tid].queued_at))
         for cid, q in s.counter_transfers.items():
             for tid in q:
@@ -532,10 +540,12 @@ class _Sim:
                 if nxt < len(incoming):  # idle until the next arrival
                     heapq.heappush(free, (max(x, incoming[nxt][0]), cid))
                 continue
-            code, tid = picked
+            code, tid, own = picked
             if tid >= 0 or newcomers < tid <= NEWCOMER:
                 self.calls[tid] = x
                 self.targets -= 1
+                if not own:  # a service's own tickets are called in its queue order
+                    self.in_order.setdefault(code, []).append(x)
             self.service_calls.setdefault(code, []).append(x)
             heapq.heappush(free, (x + self.call_time(code, cid, x), cid))
 
@@ -543,20 +553,10 @@ class _Sim:
         s = self.s
         by_service: dict[str, list[datetime]] = {}
         interval: dict[str, float] = {}
-        for i, svc in enumerate(self.hall.services):
-            q = s.queues.get(svc.code)
-            ids = [*(q.ids() if q is not None else []), NEWCOMER - i]
-            step = interval[svc.code] = self._interval(svc.code,
-                                                       self.service_calls.get(svc.code, []))
-            # Tickets the run did not reach (a backlog beyond MAX_STEPS, or no counter
-            # within the horizon): the service's pace goes on after the last it reached.
-            calls: list[datetime] = []
-            last = 0.0
-            for tid in ids:
-                x = self.calls.get(tid)
-                last = x if x is not None else last + step
-                calls.append(self.now + timedelta(seconds=last))
-            by_service[svc.code] = calls
+        for svc in self.hall.services:
+            interval[svc.code] = self._interval(svc.code, self.service_calls.get(svc.code, []))
+            by_service[svc.code] = [self.now + timedelta(seconds=x)
+                                    for x in self.in_order.get(svc.code, [])]
         at_ticket = {tid: self.now + timedelta(seconds=x) for tid, x in self.calls.items()}
         return Forecast(self.now, at_ticket, by_service, interval, s.next_id, key)
 
