@@ -7,7 +7,12 @@ import sys
 from collections.abc import Sequence
 
 from provisioning.bridge import add_bridge_parser
-from provisioning.broker import DEFAULT_BROKER_USER, ProvisioningError, provision_hall
+from provisioning.broker import (
+    DEFAULT_AUTOSAVE_CHANGES,
+    DEFAULT_BROKER_USER,
+    ProvisioningError,
+    provision_hall,
+)
 from provisioning.commands import register as add_install_parsers
 from queue_server.config import ConfigError, load_hall
 from queue_server.mqttlink import BrokerAddress
@@ -79,10 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     hall.add_argument(
         "--autosave-changes",
         type=int,
-        default=1,
+        default=DEFAULT_AUTOSAVE_CHANGES,
         metavar="N",
         help="Mosquitto saves sessions and queued requests to disk after N changes "
-        "(default: %(default)s, i.e. after each; raise it on a slow disk)",
+        "(default: %(default)s; 1 keeps even the broker's queue through a crash, at about "
+        "a third of the throughput)",
     )
     hall.add_argument(
         "--any-client-id",

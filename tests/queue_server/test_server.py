@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -271,3 +272,29 @@ def test_a_call_committed_but_never_announced_is_announced_after_a_restart(
         assert len(board.received("qms/demo/event/called")) == 1
     finally:
         s.stop()
+
+
+def test_a_request_lost_with_the_brokers_queue_is_retried_and_applied_once(
+    broker: Broker, tmp_path: Path
+) -> None:
+    """The hall's broker saves its database every 100 changes, so a broker crash may lose
+    what it queued for a server that was down too. Nothing acknowledged is lost: the
+    client retries under the same id until answered, and the server applies it once."""
+    proc = ServerProcess(broker, tmp_path / "data").start()
+    proc.kill()  # the server is down: the request waits in the broker
+    try:
+        with RequestClient("demo", "kiosk-1", broker.password("kiosk-1"),
+                           broker.broker_address) as kiosk:
+            result: list[dict] = []  # type: ignore[type-arg]
+            t = threading.Thread(target=lambda: result.append(
+                kiosk.request("issue", {"service": "D"}, timeout=60, retry_every=2)))
+            t.start()
+            time.sleep(0.5)
+            broker.restart(crash=True)  # the broker dies too, its queue with it
+            proc.start()
+            t.join(60)
+            assert result and ok(result[0])["ticket"]["number"] == "D001"
+            again = ok(kiosk.request("issue", {"service": "D"}))
+            assert again["ticket"]["number"] == "D002"  # the first was applied once
+    finally:
+        proc.close()

@@ -37,7 +37,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from provisioning.broker import BrokerFiles, provision_hall
+from provisioning.broker import DEFAULT_AUTOSAVE_CHANGES, BrokerFiles, provision_hall
 from queue_server.config import Hall, load_hall
 from queue_server.mqttlink import BrokerAddress, make_client, reason_ok
 from queue_server.mqttlink import connect as mqtt_connect
@@ -265,7 +265,7 @@ class Broker:
     @classmethod
     def start(cls, hall_config_path: str | Path = DEMO_HALL,
               workdir: str | Path | None = None, *, bind_client_ids: bool = True,
-              autosave_changes: int = 1) -> Broker:
+              autosave_changes: int = DEFAULT_AUTOSAVE_CHANGES) -> Broker:
         """Provision `hall_config_path` into a fresh directory (or `workdir`) and start it.
 
         The default directory is under /tmp and world-traversable, because Mosquitto
