@@ -189,8 +189,10 @@ def _decide_book(hall: Hall, s: HallState, cmd: c.Book, ctx: Context) -> list[Ev
         raise Refusal("UNKNOWN_SERVICE", cmd.service)
     start = cmd.slot_start.astimezone(ctx.now.tzinfo)
     end = cmd.slot_end.astimezone(ctx.now.tzinfo)
-    if end <= start or start <= ctx.now or start.date() != (end - timedelta(seconds=1)).date():
-        raise Refusal("BAD_SLOT", "slot must be in the future, within one day")
+    # A slot may cross midnight (a hall open round the clock): hours are checked at both
+    # ends below. Requiring one calendar day made bookings fail from 23:30 on.
+    if end <= start or start <= ctx.now:
+        raise Refusal("BAD_SLOT", "slot must be in the future and end after it starts")
     if not (svc.hours.is_open(start) and svc.hours.is_open(end - timedelta(minutes=1))):
         raise Refusal("BAD_SLOT", "slot outside service hours")
     if cmd.id_hash is not None:

@@ -278,3 +278,13 @@ def test_lookup_by_code_finds_closed_tickets(status: TicketStatus) -> None:
     d.call("1")
     d.ok(c.Finish("1") if status is TicketStatus.DONE else c.Skip("1"))
     assert d.ok(c.Lookup(code=code))["ticket"]["status"] == str(status)
+
+
+def test_a_slot_may_cross_midnight_in_a_hall_open_round_the_clock() -> None:
+    # from 23:30 on, "10 minutes from now for 30 minutes" crosses midnight: it was refused
+    d = Desk(now=datetime(2026, 11, 23, 23, 45, tzinfo=TZ))
+    start = d.now + timedelta(minutes=10)
+    code = d.ok(c.Book("C", start, start + timedelta(minutes=30)))["code"]
+    d.tick(60)
+    assert d.ok(c.Checkin(code))["ticket"]["appointment"]
+    assert d.refused(c.Book("C", start, start)) == "BAD_SLOT"  # ends when it starts
