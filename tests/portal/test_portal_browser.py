@@ -7,10 +7,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,19 +16,11 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from portal.app import Portal, create_app
-from portal.feed import Feed
-from portal.model import Directory
-from provisioning.bridge import provision_bridge
 from queue_server.client import RequestClient
-from queue_server.config import load_hall
-from queue_server.mqttlink import BrokerAddress
 from tests.portal.cdp import Browser
-from tests.provisioning.test_bridge import Central
-from tests.support.broker import DEMO_HALL, Broker, free_port
-from tests.support.server import in_process
+from tests.portal.online import online_hall
+from tests.support.broker import Broker
 
 CHROMIUM = shutil.which("chromium")
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -44,47 +34,8 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not instal
 
 @pytest.fixture
 def online(tmp_path: Path) -> Iterator[tuple[Broker, str]]:
-    cdir = Path(tempfile.mkdtemp(prefix="qms-central-"))
-    os.chmod(cdir, 0o755)
-    hall = Broker.start()
-    central_addr = BrokerAddress("127.0.0.1", free_port())
-    provision_bridge("demo", cdir, central_addr, hall_dir=hall.dir, retry_s=1)
-    central = Central(cdir / "mosquitto.conf")
-    central.start(central_addr.port)
-    hall.restart()
-    server = in_process(hall, tmp_path / "data")
-    creds = json.loads((cdir / "credentials.json").read_text())
-    directory = Directory()
-    holder: list[Portal] = []
-    feed = Feed(directory, central_addr, "portal-1", creds["portal-1"],
-                on_change=lambda h: holder[0].hub.changed(h))
-    portal = Portal(directory, feed, {"demo": load_hall(DEMO_HALL)}, sse_interval_s=0.3)
-    holder.append(portal)
-    feed.start()
-    port = free_port()
-    web = uvicorn.Server(uvicorn.Config(create_app(portal), host="127.0.0.1", port=port,
-                                        log_level="warning"))
-    thread = threading.Thread(target=web.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.05)
-    deadline = time.monotonic() + 10
-    while directory.get("demo") is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield hall, f"http://127.0.0.1:{port}"
-    finally:
-        web.should_exit = True
-        thread.join(5)
-        feed.stop()
-        server.stop()
-        central.kill()
-        hall.close()
-        shutil.rmtree(cdir, ignore_errors=True)
+    with online_hall(tmp_path) as (hall, url):
+        yield hall, url
 
 
 def chromium(tmp: Path, *args: str) -> subprocess.Popen[bytes]:
