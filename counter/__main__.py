@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtWidgets import QApplication
 
+    from ui.collector import GuiCollector, freeze_startup
     from ui.link import HallLink
     from ui.theme import Theme, install_fonts
 
@@ -76,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         from .terminal import TerminalWindow
         window = TerminalWindow(hall, counter_id, link, settings)
         size = (1280, 800)
+    collector = GuiCollector(app)  # Qt objects must not be freed on paho's thread
+    collector.start()
     link.start()
     signal.signal(signal.SIGTERM, lambda *_: app.quit())
     signal.signal(signal.SIGINT, lambda *_: app.quit())
@@ -89,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     wake = QTimer()
     wake.timeout.connect(lambda: None)
     wake.start(500)
+    freeze_startup()
     code = app.exec()
     # Tear down in order (MQTT first, then widgets, while the app lives): left to the
     # interpreter's exit, PySide6 deletes them in any order and may crash.
@@ -98,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     window.deleteLater()  # type: ignore[attr-defined]
     link.deleteLater()
     guard.deleteLater()
+    collector.stop()
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
     QApplication.processEvents()
     return code

@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtWidgets import QApplication
 
+    from ui.collector import GuiCollector, freeze_startup
     from ui.theme import install_fonts
 
     from .app import BoardController
@@ -110,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         screen = screens[args.screen] if 0 <= args.screen < len(screens) else screens[0]
         board.setGeometry(screen.geometry())
         board.showFullScreen()
+    collector = GuiCollector(app)  # Qt objects must not be freed on paho's thread
+    collector.start()
     link.start()
     signal.signal(signal.SIGTERM, lambda *a: app.quit())
     signal.signal(signal.SIGINT, lambda *a: app.quit())
@@ -118,12 +121,14 @@ def main(argv: list[str] | None = None) -> int:
     wake = QTimer()
     wake.timeout.connect(lambda: None)
     wake.start(300)
+    freeze_startup()
     try:
         return app.exec()
     finally:
         if speech is not None:
             speech.close()
         link.close()
+        collector.stop()
 
 
 if __name__ == "__main__":

@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from devices.printer import PrinterError
+    from ui.collector import freeze_startup
     from ui.theme import install_fonts
 
     from .app import assemble, keep_none_alive
@@ -100,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         ctl.window.showFullScreen()
     ctl.start()
     ctl.relayout()
+    freeze_startup()
     signal.signal(signal.SIGTERM, lambda *_: app.quit())
     signal.signal(signal.SIGINT, lambda *_: app.quit())
     # Python handles signals only between bytecodes; a timer lets it run while Qt waits.

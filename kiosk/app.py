@@ -7,7 +7,6 @@ drive every page's countdown.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import time
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from queue_server.client import new_request_id
 from queue_server.config import Hall
+from ui.collector import GuiCollector
 from ui.link import HallLink
 from ui.theme import Theme
 
@@ -194,14 +194,8 @@ class KioskController(QObject):
         self.printer_timer = QTimer(self)  # staff see a printer that died while idle
         self.printer_timer.setInterval(60_000)
         self.printer_timer.timeout.connect(self.devices.query_printer)
-        # Python's cyclic garbage collector runs on whichever thread allocates when it is
-        # due; a Qt widget in a cycle freed on paho's or a device's thread crashes Qt. While
-        # the kiosk runs, collection happens only here, on the GUI thread.
-        self.gc_timer = QTimer(self)
-        self.gc_timer.setInterval(1000)
-        self.gc_timer.timeout.connect(self._collect)
-        self._gc_rounds = 0
-        self._gc_was_enabled = gc.isenabled()
+        # a Qt widget freed by a collection on paho's or a device's thread crashes Qt
+        self.collector = GuiCollector(self)
         self.home_timer = QTimer(self)  # coalesce bursts of state updates into one redraw
         self.home_timer.setSingleShot(True)
         self.home_timer.setInterval(200)
@@ -222,8 +216,7 @@ class KioskController(QObject):
         d.status.connect(lambda dev, ok, msg: self.dispatch(m.DeviceChanged(dev, ok, msg)))
         d.card_error.connect(lambda msg: self.dispatch(m.DeviceChanged("idcard", False, msg)))
         d.printed.connect(self._on_printed)
-        gc.disable()
-        self.gc_timer.start()
+        self.collector.start()
         self.tick_timer.start()
         self.retry_timer.start()
         self.printer_timer.start()
@@ -249,17 +242,10 @@ class KioskController(QObject):
         self.home_timer.stop()
         self.printer_timer.stop()
         self.retry_timer.stop()
-        self.gc_timer.stop()
         self.devices.stop()
         self.link.close()
         self.outbox.close()
-        gc.collect()
-        if self._gc_was_enabled:
-            gc.enable()
-
-    def _collect(self) -> None:
-        self._gc_rounds += 1
-        gc.collect(2 if self._gc_rounds % 60 == 0 else 1)
+        self.collector.stop()
 
     # ---------------------------------------------------------------- events
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,20 @@ from queue_server.client import RequestClient  # noqa: E402
 from queue_server.mqtt import QueueServer  # noqa: E402
 from tests.support.broker import DEMO_HALL, Broker  # noqa: E402
 from tests.support.server import in_process  # noqa: E402
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # As in the apps (ui/collector.py): a collection that happens to run on paho's thread
+    # and frees a widget left by an earlier Qt test crashes the process. The suite
+    # collects only on the main thread, between tests.
+    gc.disable()
+
+
+@pytest.fixture(autouse=True)
+def _collect_on_main_thread(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    qt = "qtbot" in request.fixturenames or "qapp" in request.fixturenames
+    gc.collect(2 if qt else 1)  # a full collection costs ~70 ms; Qt garbage needs it
 
 
 @pytest.fixture
