@@ -61,9 +61,16 @@ class Browser:
         return r["result"].get("value")
 
     def wait_for(self, expression: str, timeout: float = 15.0) -> Any:
+        """Poll `expression` until truthy; a page that is navigating (a form just posted)
+        has no context to evaluate in for a moment, so that error means "not yet"."""
         deadline = time.monotonic() + timeout
         while True:
-            value = self.eval(expression)
+            try:
+                value = self.eval(expression)
+            except RuntimeError as e:
+                if "navigated or closed" not in str(e) and "context" not in str(e):
+                    raise
+                value = None
             if value:
                 return value
             if time.monotonic() > deadline:
