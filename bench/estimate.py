@@ -74,10 +74,10 @@ def simulate_day(engine: Engine, day: date, rnd: random.Random, tz: object,
     for cid in SPEED:
         at(start, "open", cid)
         at(start + timedelta(seconds=5), "free", cid)
-    for cid in ("2", "4", "6"):
-        at(start.replace(hour=12), "pause", cid)
+    for cid in ("2", "4", "6"):  # lunch 12:30-13:30 for half the counters
+        at(start.replace(hour=12, minute=30), "pause", cid)
         at(start.replace(hour=13, minute=30), "resume", cid)
-    at(start.replace(hour=15), "close", "5")
+    at(start.replace(hour=15, minute=30), "close", "5")  # after its ticket then
     issued: dict[str, tuple[datetime, float, float, float]] = {}
     done_times: dict[str, list[float]] = {}
     closing: set[str] = set()

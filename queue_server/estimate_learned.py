@@ -11,7 +11,10 @@ not a reread of every ticket):
   counter over the day, the service over the hall, and the config's typical minutes;
 - per earlier day and quarter hour: which counters were open (a lunch break, a counter
   that closes every afternoon) and how many tickets of each service arrived (priority
-  ones apart: they go first).
+  ones apart: they go first). A counter that closed with tickets still waiting stopped
+  calling before its close (halfway from its last call is taken); one that closed with
+  nobody left waiting worked until its queue was empty, and is expected to do so again
+  today (延时服务) rather than to close at the hour it happened to run dry.
 
 It learns by comparing the counters with what it saw last (their ticket, ended count,
 status and since): the engine stays pure, and a look costs microseconds. Should a
@@ -108,6 +111,9 @@ class Learner:
     arrivals: dict[date, dict[tuple[str, int], int]] = field(default_factory=dict)
     priority: dict[date, dict[tuple[str, int], int]] = field(default_factory=dict)
     transfers: dict[date, dict[tuple[str, int], int]] = field(default_factory=dict)  # to service
+    # per day: counters whose last close left nobody waiting for them (they stayed until
+    # the queue was empty, 延时服务, rather than closing at a set time)
+    drained: dict[date, set[str]] = field(default_factory=dict)
     # ticket id → (service, counter, hour, seconds, finished_at) it taught: a ticket
     # called back (requeued) and ended again replaces its sample, as a reload would see it
     learned: dict[int, tuple[str, str, int, float, datetime]] = field(default_factory=dict)
@@ -180,9 +186,41 @@ class Learner:
             t += step
         self.changes += 1
 
+    def add_closed(self, counter: str, start: datetime, end: datetime,
+                   tickets: Iterable[Ticket]) -> None:
+        """Counter open from `start` until it closed at `end`; `tickets` are the hall's
+        (of that day at least), to see how it closed.
+
+        With tickets still waiting for it, it closed at a set time: the clerk stopped
+        calling somewhere between the last call and the close (finishing that ticket),
+        so the span ends halfway. With nobody waiting, it closed when its queue ran dry;
+        the day's last such close marks a counter that serves whoever came (延时服务)."""
+        services = {cs.code for cs in conf.services} if (
+            conf := self.hall.counter(counter)) else set()
+        last_call: datetime | None = None
+        waiting = False
+        for t in tickets:
+            if t.counter == counter and t.called_at is not None \
+                    and start <= t.called_at <= end:
+                last_call = t.called_at if last_call is None else max(last_call, t.called_at)
+            if not waiting and t.service in services and t.queued_at <= end \
+                    and t.issued_at.date() == end.date() \
+                    and (t.called_at is None or t.called_at > end):
+                waiting = True
+        if waiting and last_call is not None and last_call > start:
+            end = last_call + (end - last_call) / 2
+        self.add_open(counter, start, end)
+        if end - start >= timedelta(minutes=SLOT_MIN / 2):  # not a reopen to clear the day
+            day = self.drained.setdefault(end.date(), set())
+            if waiting:
+                day.discard(counter)
+            else:
+                day.add(counter)
+
     def forget_old(self, today: date) -> None:
         keep = today - timedelta(days=KEEP_DAYS)
-        for table in (self.open_slots, self.arrivals, self.priority, self.transfers):
+        for table in (self.open_slots, self.arrivals, self.priority, self.transfers,
+                      self.drained):
             for d in [d for d in table if d < keep]:
                 del table[d]
 
@@ -246,7 +284,10 @@ class Learner:
             # open until the last look at most.
             until = ct.since if ct.status is not CounterStatus.OPEN else seen.checked
             if until is not None and until > seen.since:
-                self.add_open(cid, seen.since, until)
+                if ct.status is CounterStatus.CLOSED:
+                    self.add_closed(cid, seen.since, until, s.tickets.values())
+                else:
+                    self.add_open(cid, seen.since, until)
         before = seen.ended[1] if seen.ended[0] == ended[0] else 0
         if ended[1] - before > explained:
             # It ended tickets this learner never saw at it (no look in between): read
@@ -262,6 +303,13 @@ class Learner:
 
     def open_share(self, counter: str, slot: int, days: list[date]) -> float:
         return sum((counter, slot) in self.open_slots[d] for d in days) / len(days)
+
+    def drains(self, counter: str, days: list[date]) -> bool:
+        """Whether on most earlier days it was open the counter stayed until nobody was
+        left waiting for it."""
+        opened = [d for d in days if any(c == counter for c, _ in self.open_slots[d])]
+        return bool(opened) and sum(
+            counter in self.drained.get(d, ()) for d in opened) * 2 > len(opened)
 
     def arrival_rate(self, table: dict[date, dict[tuple[str, int], int]], service: str,
                      slot: int, days: list[date]) -> float:
@@ -304,11 +352,16 @@ def seed(hall: Hall, s: HallState, tickets: Iterable[Ticket],
         if t.id not in s.tickets:
             lr.add_ended(t)
             lr.add_arrival(t)
+    everyone = [*tickets, *(t for t in s.tickets.values())]
     opened: dict[str, datetime] = {}
     for cid, kind, at in counter_events:
         if kind in ("counter_opened", "counter_resumed"):
             opened.setdefault(cid, at)
-        elif cid in opened:  # paused or closed
+        elif cid in opened and kind == "counter_closed":
+            start = opened.pop(cid)
+            lr.add_closed(cid, start, at, (t for t in everyone
+                                           if t.issued_at.date() == at.date()))
+        elif cid in opened:  # paused
             lr.add_open(cid, opened.pop(cid), at)
     return lr
 
@@ -366,6 +419,15 @@ class _Sim:
                      ).total_seconds()
         self.slot0 = int(self.day0 // SLOT_S)
         self.pause_s = PAUSE_GUESS.total_seconds()
+        # counters that, on earlier days, served whoever was waiting past their usual
+        # hours: from their usual last slot to midnight they stay while there is work
+        self.stays_after: dict[str, int] = {}
+        for c in hall.counters:
+            if self.days and lr.drains(c.id, self.days):
+                last = max((i for i in range(SLOTS)
+                            if lr.open_share(c.id, i, self.days) >= 0.5), default=None)
+                if last is not None:
+                    self.stays_after[c.id] = last
         # Counters that stand in when none serving a service is open and no earlier day
         # says when they open (early morning on the first day): residents need a figure.
         # They stand in for those services only.
@@ -398,7 +460,11 @@ class _Sim:
         key = (cid, idx)
         v = self._open.get(key)
         if v is None:
-            v = self._open[key] = self.lr.open_share(cid, idx % SLOTS, self.days) >= 0.5
+            v = self.lr.open_share(cid, idx % SLOTS, self.days) >= 0.5
+            after = self.stays_after.get(cid)
+            if not v and after is not None and after < idx < SLOTS:  # today only
+                v = True
+            self._open[key] = v
         return v
 
     def next_open(self, cid: str, x: float) -> float | None:

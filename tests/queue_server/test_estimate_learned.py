@@ -111,6 +111,37 @@ def test_earlier_days_closing_is_in_the_figure() -> None:
     assert wait(d, "C", 11, ticket=d.engine.state.next_id - 1) > 12 * 3600
 
 
+def test_a_counter_that_stayed_until_its_queue_was_empty_serves_late_tickets_today() -> None:
+    d = Desk(now=datetime(2026, 11, 23, 16, 0, tzinfo=TZ))
+    s = d.engine.state
+    lr = el.learner(d.hall, s)
+    for back in (1, 2, 3):  # earlier days: counter 5 closed at 18:00 with nobody waiting
+        day = d.now - timedelta(days=back)
+        lr.add_closed("5", day.replace(hour=8, minute=30), day.replace(hour=18), [])
+    d.open("5")
+    for _ in range(16):  # 4 hours of work at 15 minutes: past 18:00
+        d.issue("C")
+    last = wait(d, "C", 15, ticket=s.next_id - 1)
+    assert 15 * 15 * 60 - 60 <= last < 5 * 3600  # tonight (延时服务), not tomorrow morning
+
+
+def test_a_counter_closing_on_the_hour_with_a_queue_stopped_calling_before_it() -> None:
+    d = Desk(now=datetime(2026, 11, 22, 8, 30, tzinfo=TZ))
+    d.open("5")
+    for _ in range(3):
+        d.issue("C")
+    d.now = d.now.replace(hour=14, minute=40)
+    d.call("5")  # the last call; closed at 15:20 with two still waiting
+    d.now = d.now.replace(hour=15, minute=20)
+    lr = el.Learner(d.hall)
+    lr.add_closed("5", d.now.replace(hour=8, minute=30), d.now,
+                  d.engine.state.tickets.values())
+    slots = lr.open_slots[d.now.date()]
+    # it stopped taking tickets about halfway between 14:40 and 15:20
+    assert ("5", 14 * 4 + 3) in slots and ("5", 15 * 4) not in slots
+    assert "5" not in lr.drained[d.now.date()]
+
+
 def test_history_survives_a_restart_from_the_store(tmp_path) -> None:
     d = Desk(now=datetime(2026, 11, 20, 9, 0, tzinfo=TZ))
     store = Store(tmp_path, d.hall)
@@ -140,6 +171,7 @@ def test_history_survives_a_restart_from_the_store(tmp_path) -> None:
     assert lr.call_time_s("C", "5", 10) < 15 * 60 * 0.75
     assert ("5", 9 * 4) in lr.open_slots[d.now.date()]
     assert ("5", 16 * 4) not in lr.open_slots[d.now.date()]
+    assert "5" in lr.drained[d.now.date()]  # all 4 were served before it closed
     store.close()
 
 
