@@ -49,7 +49,7 @@ ENDED = (TicketStatus.DONE, TicketStatus.NO_SHOW)
 SLOT_MIN = 15
 SLOTS = 24 * 60 // SLOT_MIN
 KEEP_DAYS = 28  # earlier days whose rhythm is remembered
-MAX_SAMPLE = 2.0  # a call over 2 × typical (left open over lunch) counts as 2 × (best in bench)
+MAX_SAMPLE = 4.0  # a call over 4 × typical (left open overnight) counts as 4 ×
 PAUSE_GUESS = timedelta(minutes=30)  # a paused counter with no history is back after this
 OVERDUE_LEFT = 0.25  # a call past its expected time has this share of it left
 HORIZON = timedelta(hours=36)
@@ -114,6 +114,8 @@ class Learner:
     # per day: counters whose last close left nobody waiting for them (they stayed until
     # the queue was empty, 延时服务, rather than closing at a set time)
     drained: dict[date, set[str]] = field(default_factory=dict)
+    # counter → its pauses (start, end): a call left open over lunch took that much less
+    pauses: dict[str, list[tuple[datetime, datetime]]] = field(default_factory=dict)
     # ticket id → (service, counter, hour, seconds, finished_at) it taught: a ticket
     # called back (requeued) and ended again replaces its sample, as a reload would see it
     learned: dict[int, tuple[str, str, int, float, datetime]] = field(default_factory=dict)
@@ -137,12 +139,13 @@ class Learner:
                 self.by_counter.setdefault((service, counter), Stats()),
                 self.by_hour.setdefault((service, counter, hour), Stats()))
 
-    def add_ended(self, t: Ticket) -> bool:
-        """Learn from an ended ticket; False when it taught this already."""
+    def add_ended(self, t: Ticket, again: bool = False) -> bool:
+        """Learn from an ended ticket; False when it taught this already (unless `again`:
+        pauses learned since may change what it teaches)."""
         if t.status not in ENDED or t.counter is None or t.finished_at is None:
             return False
         old = self.learned.get(t.id)
-        if old is not None and old[4] == t.finished_at:
+        if old is not None and old[4] == t.finished_at and not again:
             return False
         began = t.called_at if t.status is TicketStatus.NO_SHOW else (t.started_at or t.called_at)
         if began is None:
@@ -152,13 +155,21 @@ class Learner:
                 st.remove(old[3])
         # capped against the config's figure, not the learned one: what is learned must
         # not depend on the order it is learned in (a reload learns in another order)
-        x = min(max(0.0, (t.finished_at - began).total_seconds()),
+        x = min(max(0.0, (t.finished_at - began).total_seconds()
+                    - self.paused_s(t.counter, began, t.finished_at)),
                 MAX_SAMPLE * self.typical_s(t.service))
         for st in self._stats(t.service, t.counter, began.hour):
             st.add(x)
         self.learned[t.id] = (t.service, t.counter, began.hour, x, t.finished_at)
         self.changes += 1
         return True
+
+    def add_pause(self, counter: str, start: datetime, end: datetime) -> None:
+        self.pauses.setdefault(counter, []).append((start, end))
+
+    def paused_s(self, counter: str, start: datetime, end: datetime) -> float:
+        return sum(max(0.0, (min(end, b) - max(start, a)).total_seconds())
+                   for a, b in self.pauses.get(counter, ()) if a < end and b > start)
 
     def add_transfer(self, service: str, at: datetime) -> None:
         day = self.transfers.setdefault(at.date(), {})
@@ -223,6 +234,8 @@ class Learner:
                       self.drained):
             for d in [d for d in table if d < keep]:
                 del table[d]
+        for spans in self.pauses.values():
+            spans[:] = [(a, b) for a, b in spans if b.date() >= keep]
 
     # ------------------------------------------------------------- following the state
 
@@ -270,6 +283,12 @@ class Learner:
             return
         ct = s.counters[cid]
         explained = 0
+        if seen.status is CounterStatus.PAUSED and seen.since is not None \
+                and (ct.status is not CounterStatus.PAUSED or ct.since != seen.since):
+            # first: a ticket it finishes on coming back was not served while it was away
+            until = ct.since if ct.since is not None and ct.since > seen.since else seen.checked
+            if until is not None and until > seen.since:
+                self.add_pause(cid, seen.since, until)
         if seen.current is not None and seen.current != ct.current:
             t = s.tickets.get(seen.current)
             if t is not None and t.status in ENDED and t.counter == cid:
@@ -345,6 +364,7 @@ def seed(hall: Hall, s: HallState, tickets: Iterable[Ticket],
     ended tickets of earlier days no longer in memory, the counters' status events
     (counter, event kind, at) in time order, from which their open hours are rebuilt,
     and the transfers (to service, at)."""
+    tickets = list(tickets)
     lr = learner(hall, s)
     for service, at in transfers:
         lr.add_transfer(service, at)
@@ -354,15 +374,23 @@ def seed(hall: Hall, s: HallState, tickets: Iterable[Ticket],
             lr.add_arrival(t)
     everyone = [*tickets, *(t for t in s.tickets.values())]
     opened: dict[str, datetime] = {}
+    paused: dict[str, datetime] = {}
     for cid, kind, at in counter_events:
+        if cid in paused and kind != "counter_paused":
+            lr.add_pause(cid, paused.pop(cid), at)
         if kind in ("counter_opened", "counter_resumed"):
             opened.setdefault(cid, at)
-        elif cid in opened and kind == "counter_closed":
+        elif kind == "counter_paused":
+            paused.setdefault(cid, at)
+            if cid in opened:
+                lr.add_open(cid, opened.pop(cid), at)
+        elif cid in opened:  # closed
             start = opened.pop(cid)
             lr.add_closed(cid, start, at, (t for t in everyone
                                            if t.issued_at.date() == at.date()))
-        elif cid in opened:  # paused
-            lr.add_open(cid, opened.pop(cid), at)
+    for t in everyone:  # again, now that the pauses are known (bind learned the held ones)
+        if t.counter in lr.pauses:
+            lr.add_ended(t, again=True)
     return lr
 
 

@@ -142,6 +142,37 @@ def test_a_counter_closing_on_the_hour_with_a_queue_stopped_calling_before_it() 
     assert "5" not in lr.drained[d.now.date()]
 
 
+def test_a_call_left_open_over_lunch_teaches_only_the_time_served(tmp_path) -> None:
+    d = Desk(now=datetime(2026, 11, 20, 11, 50, tzinfo=TZ))
+    store = Store(tmp_path, d.hall)
+
+    def run(cmd: c.Command) -> None:
+        out = d.run(cmd)
+        with store.transaction():
+            store.record(device="t", request_id=None, op="x", at=d.now, events=out.events,
+                         state=d.engine.state, reply=None)
+        wait(d, "C", 0)  # a look after every change, as the server publishes
+
+    run(c.Open("5"))
+    run(c.Issue("C", Source.WALK_IN))
+    run(c.CallNext("5"))
+    d.tick(10 * 60)
+    run(c.Pause("5", "工间休息"))  # lunch with the ticket still at the counter
+    d.tick(90 * 60)
+    run(c.Resume("5"))
+    d.tick(5 * 60)
+    run(c.Finish("5"))  # 105 minutes after the call, 15 of them serving
+    live = el.learner(d.hall, d.engine.state).by_counter[("C", "5")]
+    assert live.n == 1 and round(live.total) == 15 * 60
+    d.now = d.now.replace(hour=17)
+    run(c.Close("5"))
+    for later in (0, 3):  # after a restart the same day (ticket held) or days later
+        state = store.load(d.now.date() + timedelta(days=later))
+        again = el.learner(d.hall, state).by_counter[("C", "5")]
+        assert again.n == 1 and round(again.total) == 15 * 60, later
+    store.close()
+
+
 def test_history_survives_a_restart_from_the_store(tmp_path) -> None:
     d = Desk(now=datetime(2026, 11, 20, 9, 0, tzinfo=TZ))
     store = Store(tmp_path, d.hall)
