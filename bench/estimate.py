@@ -81,6 +81,7 @@ def simulate_day(engine: Engine, day: date, rnd: random.Random, tz: object,
     issued: dict[str, tuple[datetime, float, float, float]] = {}
     done_times: dict[str, list[float]] = {}
     closing: set[str] = set()
+    now = start
     while heap:
         now, _, kind, arg = heapq.heappop(heap)
         if kind == "arrive":
@@ -149,7 +150,8 @@ def simulate_day(engine: Engine, day: date, rnd: random.Random, tz: object,
             at(now + timedelta(seconds=5), "free", arg)
     # Close the day as the hall does: tickets still waiting at closing time are not
     # served today (they go home, and are not measured); the clerks clear them.
-    end = datetime(day.year, day.month, day.day, 23, 0, tzinfo=tz)  # type: ignore[arg-type]
+    # (at 23:00, or when the last ticket was called if that was later: never back in time)
+    end = max(now, datetime(day.year, day.month, day.day, 23, 0, tzinfo=tz))  # type: ignore[arg-type]
     for cid in SPEED:
         run(c.Open(cid), end)
         while run(c.CallNext(cid), end)["ok"]:

@@ -448,14 +448,14 @@ class _Sim:
         self.slot0 = int(self.day0 // SLOT_S)
         self.pause_s = PAUSE_GUESS.total_seconds()
         # counters that, on earlier days, served whoever was waiting past their usual
-        # hours: from their usual last slot to midnight they stay while there is work
-        self.stays_after: dict[str, int] = {}
+        # hours: after their usual last slot they stay while there is work, until they
+        # open as usual the next day
+        self.stays: dict[str, tuple[int, int]] = {}
         for c in hall.counters:
             if self.days and lr.drains(c.id, self.days):
-                last = max((i for i in range(SLOTS)
-                            if lr.open_share(c.id, i, self.days) >= 0.5), default=None)
-                if last is not None:
-                    self.stays_after[c.id] = last
+                usual = [i for i in range(SLOTS) if lr.open_share(c.id, i, self.days) >= 0.5]
+                if usual:
+                    self.stays[c.id] = (usual[-1], SLOTS + usual[0])
         # Counters that stand in when none serving a service is open and no earlier day
         # says when they open (early morning on the first day): residents need a figure.
         # They stand in for those services only.
@@ -489,8 +489,8 @@ class _Sim:
         v = self._open.get(key)
         if v is None:
             v = self.lr.open_share(cid, idx % SLOTS, self.days) >= 0.5
-            after = self.stays_after.get(cid)
-            if not v and after is not None and after < idx < SLOTS:  # today only
+            stays = self.stays.get(cid)
+            if not v and stays is not None and stays[0] < idx < stays[1]:
                 v = True
             self._open[key] = v
         return v

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
+
 from queue_server import estimate_learned as el
 from queue_server.engine import commands as c
 from queue_server.engine.model import Source
@@ -111,8 +113,10 @@ def test_earlier_days_closing_is_in_the_figure() -> None:
     assert wait(d, "C", 11, ticket=d.engine.state.next_id - 1) > 12 * 3600
 
 
-def test_a_counter_that_stayed_until_its_queue_was_empty_serves_late_tickets_today() -> None:
-    d = Desk(now=datetime(2026, 11, 23, 16, 0, tzinfo=TZ))
+@pytest.mark.parametrize("hour", [16, 22])  # 22: the work runs past midnight
+def test_a_counter_that_stayed_until_its_queue_was_empty_serves_late_tickets_today(
+        hour: int) -> None:
+    d = Desk(now=datetime(2026, 11, 23, hour, 0, tzinfo=TZ))
     s = d.engine.state
     lr = el.learner(d.hall, s)
     for back in (1, 2, 3):  # earlier days: counter 5 closed at 18:00 with nobody waiting
