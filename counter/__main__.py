@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 
 from queue_server.config import ConfigError, load_hall
@@ -58,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from ui.collector import GuiCollector, freeze_startup
+    from ui.lifecycle import quit_on_signals
     from ui.link import HallLink
     from ui.theme import Theme, install_fonts
 
@@ -79,20 +79,15 @@ def main(argv: list[str] | None = None) -> int:
         size = (1280, 800)
     collector = GuiCollector(app)  # Qt objects must not be freed on paho's thread
     collector.start()
+    freeze_startup()
+    wake = quit_on_signals(app)
     link.start()
-    signal.signal(signal.SIGTERM, lambda *_: app.quit())
-    signal.signal(signal.SIGINT, lambda *_: app.quit())
     if args.fullscreen:
         window.showFullScreen()  # type: ignore[attr-defined]
     else:
         window.resize(*size)  # type: ignore[attr-defined]
         window.show()  # type: ignore[attr-defined]
-    # let Python see SIGTERM while Qt's loop runs
-    from PySide6.QtCore import QEvent, QTimer
-    wake = QTimer()
-    wake.timeout.connect(lambda: None)
-    wake.start(500)
-    freeze_startup()
+    from PySide6.QtCore import QEvent
     code = app.exec()
     # Tear down in order (MQTT first, then widgets, while the app lives): left to the
     # interpreter's exit, PySide6 deletes them in any order and may crash.

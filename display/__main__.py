@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -72,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from ui.collector import GuiCollector, freeze_startup
+    from ui.lifecycle import quit_on_signals
     from ui.theme import install_fonts
 
     from .app import BoardController
@@ -113,15 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         board.showFullScreen()
     collector = GuiCollector(app)  # Qt objects must not be freed on paho's thread
     collector.start()
-    link.start()
-    signal.signal(signal.SIGTERM, lambda *a: app.quit())
-    signal.signal(signal.SIGINT, lambda *a: app.quit())
-    # Python signal handlers run only between bytecodes: wake the interpreter now and then.
-    from PySide6.QtCore import QTimer
-    wake = QTimer()
-    wake.timeout.connect(lambda: None)
-    wake.start(300)
     freeze_startup()
+    wake = quit_on_signals(app)  # noqa: F841 - lives with the app
+    link.start()
     try:
         return app.exec()
     finally:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
 from pathlib import Path
 
@@ -76,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from devices.printer import PrinterError
     from ui.collector import freeze_startup
+    from ui.lifecycle import quit_on_signals
     from ui.theme import install_fonts
 
     from .app import assemble, keep_none_alive
@@ -99,16 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         ctl.window.show()
     else:
         ctl.window.showFullScreen()
+    freeze_startup()
+    wake = quit_on_signals(app)  # noqa: F841 - lives with the app
     ctl.start()
     ctl.relayout()
-    freeze_startup()
-    signal.signal(signal.SIGTERM, lambda *_: app.quit())
-    signal.signal(signal.SIGINT, lambda *_: app.quit())
-    # Python handles signals only between bytecodes; a timer lets it run while Qt waits.
-    from PySide6.QtCore import QTimer
-    keepalive = QTimer()
-    keepalive.timeout.connect(lambda: None)
-    keepalive.start(250)
     log = logging.getLogger("kiosk")
     log.info("kiosk %s up (pid %d, data %s)", args.device, os.getpid(), data)
     try:
