@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
@@ -15,6 +16,19 @@ from tests.queue_server.engine_harness import TZ, Desk
 
 def wait(d: Desk, service: str, ahead: int, ticket: int | None = None) -> int:
     return el.wait_s(d.hall, d.engine.state, service, ahead, ticket)
+
+
+def recorded(d: Desk, store: Store, look: bool = False) -> Callable[[c.Command], None]:
+    """Run a command on the desk and record it in the store, as the server does (and,
+    with `look`, look at the estimate after it, as the server publishes)."""
+    def run(cmd: c.Command) -> None:
+        out = d.run(cmd)
+        with store.transaction():
+            store.record(device="t", request_id=None, op="x", at=d.now, events=out.events,
+                         state=d.engine.state, reply=None)
+        if look:
+            wait(d, "C", 0)
+    return run
 
 
 def test_learns_the_pace_of_the_counter_and_counts_open_counters() -> None:
@@ -149,14 +163,7 @@ def test_a_counter_closing_on_the_hour_with_a_queue_stopped_calling_before_it() 
 def test_a_call_left_open_over_lunch_teaches_only_the_time_served(tmp_path) -> None:
     d = Desk(now=datetime(2026, 11, 20, 11, 50, tzinfo=TZ))
     store = Store(tmp_path, d.hall)
-
-    def run(cmd: c.Command) -> None:
-        out = d.run(cmd)
-        with store.transaction():
-            store.record(device="t", request_id=None, op="x", at=d.now, events=out.events,
-                         state=d.engine.state, reply=None)
-        wait(d, "C", 0)  # a look after every change, as the server publishes
-
+    run = recorded(d, store, look=True)
     run(c.Open("5"))
     run(c.Issue("C", Source.WALK_IN))
     run(c.CallNext("5"))
@@ -180,13 +187,7 @@ def test_a_call_left_open_over_lunch_teaches_only_the_time_served(tmp_path) -> N
 def test_history_survives_a_restart_from_the_store(tmp_path) -> None:
     d = Desk(now=datetime(2026, 11, 20, 9, 0, tzinfo=TZ))
     store = Store(tmp_path, d.hall)
-
-    def run(cmd: c.Command) -> None:
-        out = d.run(cmd)
-        with store.transaction():
-            store.record(device="t", request_id=None, op="x", at=d.now, events=out.events,
-                         state=d.engine.state, reply=None)
-
+    run = recorded(d, store)
     run(c.Open("5"))
     for _ in range(4):
         d.tick()
