@@ -373,6 +373,9 @@ def seed(hall: Hall, s: HallState, tickets: Iterable[Ticket],
             lr.add_ended(t)
             lr.add_arrival(t)
     everyone = [*tickets, *(t for t in s.tickets.values())]
+    by_day: dict[date, list[Ticket]] = {}  # 28 days × closes would rescan them all
+    for t in everyone:
+        by_day.setdefault(t.issued_at.date(), []).append(t)
     opened: dict[str, datetime] = {}
     paused: dict[str, datetime] = {}
     for cid, kind, at in counter_events:
@@ -386,8 +389,7 @@ def seed(hall: Hall, s: HallState, tickets: Iterable[Ticket],
                 lr.add_open(cid, opened.pop(cid), at)
         elif cid in opened:  # closed
             start = opened.pop(cid)
-            lr.add_closed(cid, start, at, (t for t in everyone
-                                           if t.issued_at.date() == at.date()))
+            lr.add_closed(cid, start, at, by_day.get(at.date(), []))
     for t in everyone:  # again, now that the pauses are known (bind learned the held ones)
         if t.counter in lr.pauses:
             lr.add_ended(t, again=True)
