@@ -1,7 +1,7 @@
 """Device drivers and simulators: idcard, scanner, printer.
 
-Shared here is only the status every driver reports, so the kiosk can show one
-kind of device state whatever the device.
+Shared here: the status every driver reports, so the kiosk can show one kind of
+device state whatever the device, and the lifecycle every reading driver has (`Device`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import time
 import tty
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Self
 
 
 class DeviceState(enum.Enum):
@@ -65,6 +66,32 @@ class StatusHolder:
                 self._listener(status)
             except Exception:
                 logging.getLogger(__name__).exception("status listener failed")
+
+
+class Device:
+    """What every reading driver shares: its status for staff, stop() from any thread,
+    and `with` closing it. Subclasses close their own port or camera in close()."""
+
+    def __init__(self, status_listener: StatusListener | None = None) -> None:
+        self._status = StatusHolder(status_listener)
+        self._stop = threading.Event()
+
+    @property
+    def status(self) -> DeviceStatus:
+        return self._status.current
+
+    def stop(self) -> None:
+        """Make the driver's waits (watch, read) return soon; safe from any thread."""
+        self._stop.set()
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class PtyLink:

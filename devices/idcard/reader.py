@@ -16,7 +16,7 @@ from typing import Any
 
 import serial
 
-from devices import DeviceState, DeviceStatus, StatusHolder, StatusListener
+from devices import Device, DeviceState, StatusListener
 
 from . import protocol
 from .card import Card, CardDataError, parse_card_text
@@ -44,7 +44,7 @@ class CardReadError(ReaderError):
 SerialFactory = Callable[..., Any]
 
 
-class CardReader:
+class CardReader(Device):
     """A SAM ID card reader on a serial port (or a simulator's pty).
 
     read_card(timeout) waits for a card not read before; watch() yields cards
@@ -64,6 +64,7 @@ class CardReader:
         status_listener: StatusListener | None = None,
         serial_factory: SerialFactory = serial.Serial,
     ) -> None:
+        super().__init__(status_listener)
         self.port = port
         self.settings = settings
         self.poll_interval = poll_interval
@@ -72,8 +73,6 @@ class CardReader:
         self.reconnect_max = reconnect_max
         self._serial_factory = serial_factory
         self._serial: Any = None
-        self._status = StatusHolder(status_listener)
-        self._stop = threading.Event()
         self._lock = threading.RLock()
         self._holding = False
         self._last_text = b""
@@ -82,20 +81,6 @@ class CardReader:
         self._reconnect_delay = reconnect_min
 
     # --- lifecycle -----------------------------------------------------------------------
-
-    @property
-    def status(self) -> DeviceStatus:
-        return self._status.current
-
-    def __enter__(self) -> CardReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def stop(self) -> None:
-        """Make watch() and read_card() return soon; safe from any thread."""
-        self._stop.set()
 
     def close(self) -> None:
         with self._lock:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ import numpy as np
 import segno
 from pyzbar import pyzbar
 
-from devices import DeviceState, DeviceStatus, StatusHolder, StatusListener
+from devices import Device, DeviceState, StatusListener
 
 from .protocol import Scan, decode_code
 
@@ -198,7 +197,7 @@ def fit_frame(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return canvas
 
 
-class CameraScanner:
+class CameraScanner(Device):
     """Frames in, de-duplicated QR scans out; status offline while the camera is away."""
 
     def __init__(
@@ -210,19 +209,11 @@ class CameraScanner:
         reconnect_delay: float = 1.0,
         status_listener: StatusListener | None = None,
     ) -> None:
+        super().__init__(status_listener)
         self.camera = camera
         self.deduper = Deduper(hold)
         self.clock = clock
         self.reconnect_delay = reconnect_delay
-        self._status = StatusHolder(status_listener)
-        self._stop = threading.Event()
-
-    @property
-    def status(self) -> DeviceStatus:
-        return self._status.current
-
-    def stop(self) -> None:
-        self._stop.set()
 
     def close(self) -> None:
         if self.camera is not None:

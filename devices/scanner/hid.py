@@ -13,12 +13,11 @@ import contextlib
 import errno
 import logging
 import select
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
-from devices import DeviceState, DeviceStatus, StatusHolder, StatusListener
+from devices import Device, DeviceState, StatusListener
 
 from .protocol import MAX_CODE_LEN, Scan
 
@@ -113,7 +112,7 @@ def _evdev() -> Any:
     return evdev
 
 
-class HidScanner:
+class HidScanner(Device):
     """A keyboard-mode scanner at /dev/input/eventN (better: a /dev/input/by-id link).
 
     The device is grabbed (EVIOCGRAB) so its keystrokes do not also reach the
@@ -130,6 +129,7 @@ class HidScanner:
         reconnect_max: float = 2.0,
         status_listener: StatusListener | None = None,
     ) -> None:
+        super().__init__(status_listener)
         self.device = device
         self.grab = grab
         self.reconnect_min = reconnect_min
@@ -137,16 +137,7 @@ class HidScanner:
         self._dev: Any = None
         self._decoder = KeyDecoder()
         self._pending: list[Scan] = []
-        self._status = StatusHolder(status_listener)
-        self._stop = threading.Event()
         self._delay = reconnect_min
-
-    @property
-    def status(self) -> DeviceStatus:
-        return self._status.current
-
-    def stop(self) -> None:
-        self._stop.set()
 
     def close(self) -> None:
         if self._dev is not None:
@@ -156,12 +147,6 @@ class HidScanner:
             with contextlib.suppress(OSError):
                 self._dev.close()
             self._dev = None
-
-    def __enter__(self) -> HidScanner:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def _open(self) -> bool:
         evdev = _evdev()

@@ -6,14 +6,13 @@ import collections
 import contextlib
 import logging
 import termios
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import serial
 
-from devices import DeviceState, DeviceStatus, StatusHolder, StatusListener
+from devices import Device, DeviceState, StatusListener
 
 from .protocol import SCANNER_SERIAL, LineDecoder, Scan, ScannerPortSettings, decode_code
 
@@ -22,7 +21,7 @@ log = logging.getLogger(__name__)
 _PORT_ERRORS = (OSError, serial.SerialException, termios.error)
 
 
-class SerialScanner:
+class SerialScanner(Device):
     """A scanner that sends each code followed by CR or CRLF on a serial port.
 
     read_code(timeout) returns the next code; watch() yields codes until stop().
@@ -39,6 +38,7 @@ class SerialScanner:
         status_listener: StatusListener | None = None,
         serial_factory: Callable[..., Any] = serial.Serial,
     ) -> None:
+        super().__init__(status_listener)
         self.port = port
         self.settings = settings
         self.reconnect_min = reconnect_min
@@ -47,22 +47,7 @@ class SerialScanner:
         self._serial: Any = None
         self._decoder = LineDecoder()
         self._pending: collections.deque[Scan] = collections.deque()
-        self._status = StatusHolder(status_listener)
-        self._stop = threading.Event()
         self._delay = reconnect_min
-
-    @property
-    def status(self) -> DeviceStatus:
-        return self._status.current
-
-    def __enter__(self) -> SerialScanner:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def stop(self) -> None:
-        self._stop.set()
 
     def close(self) -> None:
         if self._serial is not None:
