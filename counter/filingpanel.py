@@ -31,25 +31,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.widgets import label
+
 from . import filingmodel as fm
 from .filingmodel import FilingView, InputProblem, PageRef, PageZoom
 from .model import Choice
 
 LABEL_MAX = 150  # px of the form's label column
 BOX = ("background: #ffffff; border: 2px solid #c9d2dc; border-radius: 12px;")
-
-
-def _label(text: str = "", size: int = 20, bold: bool = False, colour: str | None = None,
-           wrap: bool = True) -> QLabel:
-    lb = QLabel(text)
-    lb.setWordWrap(wrap)
-    style = [f"font-size: {size}px;"]
-    if bold:
-        style.append("font-weight: bold;")
-    if colour:
-        style.append(f"color: {colour};")
-    lb.setStyleSheet(" ".join(style))
-    return lb
 
 
 def _button(text: str, secondary: bool = False) -> QPushButton:
@@ -89,12 +78,12 @@ class FilingPanel(QFrame):
         super().__init__(parent)
         self.setObjectName("filing")
         self.setStyleSheet(f"#filing {{ {BOX} }} #filing QLabel {{ background: transparent; }}")
-        self.heading = _label("", 24, bold=True)
-        self.state = _label("", 22, bold=True, wrap=False)
+        self.heading = label("", size=24, bold=True)
+        self.state = label("", size=22, bold=True, wrap=False)
         self.state.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
-        self.summary = _label("", 20)
-        self.remarks = _label("", 20, bold=True, colour="#9a4b00")
-        self.message = _label("", 22)  # loading / could not read
+        self.summary = label("", size=20)
+        self.remarks = label("", size=20, bold=True, color="#9a4b00")
+        self.message = label("", size=22)  # loading / could not read
         self.reload = QPushButton(f"{fm.RELOAD.key}  {fm.RELOAD.label}")
         self.reload.setProperty("role", "secondary")
         self.reload.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -127,13 +116,13 @@ class FilingPanel(QFrame):
             " QListWidget::item { padding: 6px; }"
             " QListWidget::item:selected { background: #0b5cad; color: #ffffff; }")
         self.materials.itemActivated.connect(self._open_material)
-        self.history = _label("", 17, colour="#4a5363")
+        self.history = label("", size=17, color="#4a5363")
         right = QVBoxLayout()
-        right.addWidget(_label("材料清单（双击或 F10 查看照片）", 20, bold=True))
+        right.addWidget(label("材料清单（双击或 F10 查看照片）", size=20, bold=True))
         right.addWidget(self.materials, 1)
         right.addWidget(self.history)
         left = QVBoxLayout()
-        left.addWidget(_label("申报表（PgUp / PgDn 翻看）", 20, bold=True))
+        left.addWidget(label("申报表（PgUp / PgDn 翻看）", size=20, bold=True))
         left.addWidget(self.fields, 1)
         self.body = QWidget()
         body = QHBoxLayout(self.body)
@@ -240,8 +229,8 @@ class PageViewer(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.title = _label("", 24, bold=True)
-        self.zoom_label = _label("", 20, colour="#4a5363", wrap=False)
+        self.title = label("", size=24, bold=True)
+        self.zoom_label = label("", size=20, color="#4a5363", wrap=False)
         self.image = QLabel()
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image.setStyleSheet("background: #3a3f47; color: #ffffff; font-size: 24px;")
@@ -271,8 +260,8 @@ class PageViewer(QWidget):
         self.fit.clicked.connect(self.zoom_fit)
         self.turn.clicked.connect(self.rotate)
         self.back.clicked.connect(self.closed.emit)
-        self.hint = _label("在这里也可以直接按 Ctrl+1 受理、Ctrl+2 补正、Ctrl+3 不予受理、"
-                           "Ctrl+4 办结。", 17, colour="#4a5363")
+        self.hint = label("在这里也可以直接按 Ctrl+1 受理、Ctrl+2 补正、Ctrl+3 不予受理、"
+                         "Ctrl+4 办结。", size=17, color="#4a5363")
         lay = QVBoxLayout(self)
         lay.addLayout(head)
         lay.addWidget(self.scroll, 1)
@@ -368,8 +357,8 @@ class MoveForm(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.title = _label("", 24, bold=True)
-        self.hint = _label("", 18, colour="#4a5363")
+        self.title = label("", size=24, bold=True)
+        self.hint = label("", size=18, color="#4a5363")
         self.list = QListWidget()
         self.list.setStyleSheet(
             "QListWidget { font-size: 21px; background: #ffffff; }"
@@ -383,7 +372,7 @@ class MoveForm(QWidget):
         for e in (self.text, self.note):
             e.setMinimumHeight(52)
             e.setStyleSheet("font-size: 21px; padding: 4px 8px;")
-        self.error = _label("", 21, bold=True, colour="#b3261e")
+        self.error = label("", size=21, bold=True, color="#b3261e")
         self.ok = _button("Enter  确定")
         self.cancel = _button("Esc  取消", True)
         self.ok.clicked.connect(self._submit)
@@ -397,14 +386,14 @@ class MoveForm(QWidget):
         lay.addWidget(self.hint)
         lay.addWidget(self.list, 1)
         # a caption beside each line: a placeholder is gone once something is typed
-        self.text_caption = _label("", 20, wrap=False)
+        self.text_caption = label("", size=20, wrap=False)
         self.text_row = QWidget()
         row_text = QHBoxLayout(self.text_row)
         row_text.setContentsMargins(0, 0, 0, 0)
         row_text.addWidget(self.text_caption)
         row_text.addWidget(self.text, 1)
         note_row = QHBoxLayout()
-        note_row.addWidget(_label("备注：", 20, wrap=False))
+        note_row.addWidget(label("备注：", size=20, wrap=False))
         note_row.addWidget(self.note, 1)
         lay.addWidget(self.text_row)
         lay.addLayout(note_row)

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -32,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from queue_server.config import Hall
+from ui.widgets import label
 
 from . import filingmodel as fm
 from . import model
@@ -57,22 +57,6 @@ class Link(Protocol):
                 request_id: str | None = None, timeout: float = 15.0) -> str: ...
 
 
-def _label(text: str = "", role: str | None = None, size: int | None = None,
-           bold: bool = False) -> QLabel:
-    lb = QLabel(text)
-    lb.setWordWrap(True)
-    if role:
-        lb.setProperty("role", role)
-    style = []
-    if size:
-        style.append(f"font-size: {size}px;")
-    if bold:
-        style.append("font-weight: bold;")
-    if style:
-        lb.setStyleSheet(" ".join(style))
-    return lb
-
-
 class ChoicePanel(QWidget):
     """A list to choose from (transfer target, no-show to call back, pause reason).
 
@@ -84,20 +68,20 @@ class ChoicePanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.title = _label("", "title")
-        self.hint = _label("按数字键直接选择，或用 ↑↓ 选中后按 Enter 确定；Esc 取消。", "muted")
+        self.title = label("", "title")
+        self.hint = label("按数字键直接选择，或用 ↑↓ 选中后按 Enter 确定；Esc 取消。", "muted")
         self.list = QListWidget()
         self.list.setStyleSheet("QListWidget { font-size: 22px; background: #ffffff; }"
                                 " QListWidget::item { padding: 10px; }"
                                 " QListWidget::item:selected { background: #0b5cad;"
                                 " color: #ffffff; }")
         self.list.itemActivated.connect(lambda _item: self._accept())
-        self.empty = _label("", None, 22)
+        self.empty = label("", size=22)
         self.entry = QLineEdit()  # e.g. a filing number from a receipt
         self.entry.setMinimumHeight(52)
         self.entry.setStyleSheet("font-size: 22px; padding: 4px 8px;")
         self.entry.hide()
-        self.entry_error = _label("", None, 20, bold=True)
+        self.entry_error = label("", size=20, bold=True)
         self.entry_error.setStyleSheet("font-size: 20px; font-weight: bold; color: #b3261e;")
         self.entry_error.hide()
         self.ok = QPushButton("Enter  确定")
@@ -217,10 +201,10 @@ class TerminalWindow(QWidget):
     # ---------------------------------------------------------------- layout
 
     def _build(self) -> None:
-        self.title = _label("", "title")
-        self.status = _label("", None, 24, bold=True)
+        self.title = label("", "title")
+        self.status = label("", size=24, bold=True)
         self.status.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.banner = _label("", "banner")
+        self.banner = label("", "banner")
         self.banner.setMinimumHeight(48)  # one line with the theme's padding, never clipped
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
@@ -231,23 +215,23 @@ class TerminalWindow(QWidget):
         self.card.setObjectName("card")
         self.card.setStyleSheet("#card { background: #ffffff; border: 2px solid #c9d2dc;"
                                 " border-radius: 12px; } #card QLabel { background: transparent; }")
-        self.number = _label("", None, 84, bold=True)
+        self.number = label("", size=84, bold=True)
         self.number.setStyleSheet("font-size: 84px; font-weight: bold; color: #0b5cad;")
-        self.marks = _label("", None, 22, bold=True)
+        self.marks = label("", size=22, bold=True)
         self.marks.setStyleSheet("font-size: 22px; font-weight: bold; color: #b3261e;")
         # beside a filing the card is narrow: the marks go under the number, unbroken
-        self.marks_below = _label("", None, 22, bold=True)
+        self.marks_below = label("", size=22, bold=True)
         self.marks_below.setStyleSheet(self.marks.styleSheet())
         self.marks_below.hide()
-        self.service = _label("", None, 26)
-        self.tstatus = _label("", None, 22)
-        self.waited = _label("", None, 22)
-        self.called = _label("", "muted")
-        self.filing_line = _label("", None, 22, bold=True)  # 关联申报 F…, numbers only
+        self.service = label("", size=26)
+        self.tstatus = label("", size=22)
+        self.waited = label("", size=22)
+        self.called = label("", "muted")
+        self.filing_line = label("", size=22, bold=True)  # 关联申报 F…, numbers only
         self.filing_line.hide()
-        self.waiting_short = _label("", None, 22)  # the side panel gives way to a filing
+        self.waiting_short = label("", size=22)  # the side panel gives way to a filing
         self.waiting_short.hide()
-        self.idle = _label("", None, 26)
+        self.idle = label("", size=26)
         self.idle.setStyleSheet("font-size: 26px; color: #4a5363;")
         card = QVBoxLayout(self.card)
         head = QHBoxLayout()
@@ -266,13 +250,13 @@ class TerminalWindow(QWidget):
         side.setObjectName("side")
         side.setStyleSheet("#side { background: #ffffff; border: 2px solid #c9d2dc;"
                            " border-radius: 12px; } #side QLabel { background: transparent; }")
-        self.waiting = _label("", None, 22)
-        self.today = _label("", None, 22)
+        self.waiting = label("", size=22)
+        self.today = label("", size=22)
         sl = QVBoxLayout(side)
-        sl.addWidget(_label("等候人数", None, 24, bold=True))
+        sl.addWidget(label("等候人数", size=24, bold=True))
         sl.addWidget(self.waiting)
         sl.addStretch(1)
-        sl.addWidget(_label("今日", None, 24, bold=True))
+        sl.addWidget(label("今日", size=24, bold=True))
         sl.addWidget(self.today)
 
         middle = self.middle = QHBoxLayout()
@@ -284,7 +268,7 @@ class TerminalWindow(QWidget):
         self.filing_panel.page_requested.connect(self._open_page)
         middle.addWidget(self.filing_panel, 6)
 
-        self.notice_label = _label("", None, 22)
+        self.notice_label = label("", size=22)
         self.notice_label.setMinimumHeight(40)
 
         grid = QGridLayout()

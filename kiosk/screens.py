@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.theme import Theme
+from ui.widgets import label
 
 from . import machine as m
 
@@ -64,26 +65,6 @@ def build(screen: m.Screen, ui: Ui) -> QWidget:
 
 
 # ------------------------------------------------------------------------ pieces
-
-
-def label(text: str, role: str = "", *, size: int | None = None, bold: bool = False,
-          color: str | None = None, center: bool = False, wrap: bool = True) -> QLabel:
-    lb = QLabel(text)
-    if role:
-        lb.setProperty("role", role)
-    style = []
-    if size:
-        style.append(f"font-size: {size}px;")
-    if bold:
-        style.append("font-weight: bold;")
-    if color:
-        style.append(f"color: {color};")
-    if style:
-        lb.setStyleSheet(" ".join(style))
-    lb.setWordWrap(wrap)
-    if center:
-        lb.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    return lb
 
 
 def button(text: str, on_click: Callable[[], None], *, secondary: bool = False,
