@@ -28,11 +28,11 @@ import os
 import pwd
 import secrets
 import stat
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from queue_server.config import Hall
+from queue_server.durable import write_atomic
 from queue_server.mqttlink import BrokerAddress
 
 SERVER_DEVICE = "server"
@@ -308,19 +308,7 @@ def _broker_ids(broker_user: str) -> tuple[int, int]:
 
 def _write(path: Path, text: str, mode: int, owner: tuple[int, int] | None = None) -> None:
     """Replace `path` atomically, with `mode` (and owner) set before it appears."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            os.fchmod(f.fileno(), mode)
-            if owner is not None:
-                os.fchown(f.fileno(), *owner)
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, text.encode("utf-8"), mode=mode, owner=owner)
 
 
 def read_credentials(path: Path) -> dict[str, str]:

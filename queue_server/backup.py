@@ -44,6 +44,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .config import ConfigError, Hall, load_hall
+from .durable import fsync_dir
 from .store import SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
@@ -145,14 +146,6 @@ def to_delete(backups: Sequence[BackupFile], keep_last: int, keep_daily: int) ->
     return [b for b in ordered if b.path not in keep]
 
 
-def _fsync_dir(d: Path) -> None:
-    fd = os.open(d, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _copy_database(src: sqlite3.Connection, dest: Path, journal_mode: str) -> None:
     """SQLite backup API from `src` into a new file `dest` (mode 0600), fsynced."""
     dest.unlink(missing_ok=True)
@@ -189,7 +182,7 @@ def make_backup(db_path: str | Path, backup_dir: str | Path, at: datetime) -> Ba
         src.execute("PRAGMA busy_timeout=5000")
         _copy_database(src, partial, "DELETE")
         os.replace(partial, final)
-        _fsync_dir(backup_dir)
+        fsync_dir(backup_dir)
     except sqlite3.Error as e:
         raise BackupError(f"backup of {db_path} failed: {e}") from None
     except OSError as e:
@@ -543,7 +536,7 @@ def restore(backup: str | Path, data_dir: str | Path, now: datetime | None = Non
                 for p in owned:
                     if p is not None and p.exists():
                         os.chown(p, st.st_uid, st.st_gid)
-            _fsync_dir(data)
+            fsync_dir(data)
         except sqlite3.Error as e:
             raise BackupError(f"restore into {data} failed: {e}") from None
         except OSError as e:

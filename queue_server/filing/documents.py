@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import warnings
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +20,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from PIL import Image, UnidentifiedImageError
 
 from ..catalogue import FilingSettings
+from ..durable import write_atomic
 from .errors import FilingRefusal
 from .state import Document
 
@@ -75,24 +75,8 @@ def load_key(data_dir: Path) -> bytes:
     if path.exists():
         return path.read_bytes().strip()
     key = Fernet.generate_key()
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, key + b"\n")
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    _fsync_dir(data_dir)
+    write_atomic(path, key + b"\n", mode=0o600)
     return key
-
-
-def _fsync_dir(d: Path) -> None:
-    fd = os.open(d, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class DocumentStore:
@@ -109,13 +93,7 @@ class DocumentStore:
         if p.exists():
             return
         p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_suffix(".tmp")
-        with open(tmp, "wb") as f:
-            f.write(self.fernet.encrypt(data))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, p)
-        _fsync_dir(p.parent)
+        write_atomic(p, self.fernet.encrypt(data), mode=0o600)
 
     def get(self, sha256: str) -> bytes:
         try:
