@@ -126,14 +126,19 @@ class TicketPrinter:
 
     def print_ticket(self, ticket: Mapping[str, object]) -> PrintResult:
         """Print one ticket or raise PrinterError (TicketError before the printer is touched)."""
-        started = time.monotonic()
         parsed = Ticket.from_dict(ticket)
-        data = build_ticket(parsed, self.settings)
+        return self.print_bytes(build_ticket(parsed, self.settings), parsed.number)
+
+    def print_bytes(self, data: bytes, label: str, what: str = "ticket") -> PrintResult:
+        """Send built bytes (a ticket, or a receipt or guide by `what`) or raise PrinterError:
+        the status checked before (nothing sent to a printer that cannot print) and after
+        (with confirm = "sync", also the end of printing)."""
+        started = time.monotonic()
         timeout = self.settings.status_timeout_s
         with self._lock, self._open(self.settings.address) as transport:
             if not transport.can_read and self.verify:
                 raise StatusUnsupported(
-                    f"{self.settings.address} cannot report its status, so a ticket could not "
+                    f"{self.settings.address} cannot report its status, so a {what} could not "
                     "be confirmed; nothing was printed"
                 )
             if transport.can_read:
@@ -142,30 +147,30 @@ class TicketPrinter:
                 transport.write(data)
                 transport.flush()
             except PrinterError as e:
-                raise PrinterUnavailable(f"{e}; the ticket may be incomplete", sent=True) from e
+                raise PrinterUnavailable(f"{e}; the {what} may be incomplete", sent=True) from e
             after = None
             if transport.can_read:
                 synced = self.settings.confirm != "sync" or self._wait_printed(transport)
                 try:
                     after = query_status(transport, timeout)
                 except PrinterError as e:
-                    raise type(e)(f"{e}; the ticket may be incomplete", sent=True) from e
+                    raise type(e)(f"{e}; the {what} may be incomplete", sent=True) from e
                 check_can_print(after, sent=True)
                 if not synced:
                     raise PrinterNotResponding(
                         f"the printer did not confirm the end of printing (GS r 1) within "
-                        f"{self.settings.print_timeout_s:g} s; the ticket may be incomplete",
+                        f"{self.settings.print_timeout_s:g} s; the {what} may be incomplete",
                         sent=True,
                     )
         seconds = time.monotonic() - started
         log.info(
-            "printed ticket %s (%d bytes, %s) on %s in %.2f s",
-            parsed.number,
+            "printed %s %s (%d bytes, %s) on %s in %.2f s",
+            what,
+            label,
             len(data),
             self.settings.encoding,
             self.settings.address,
             seconds,
         )
-        return PrintResult(
-            parsed.number, len(data), self.settings.encoding, after, after is not None, seconds
-        )
+        return PrintResult(label, len(data), self.settings.encoding, after, after is not None,
+                           seconds)

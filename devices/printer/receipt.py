@@ -1,21 +1,18 @@
 """The filing receipt (申报回执) and the printed 办事指南, on the ticket printer.
 
 Pure layouts (a filing or guide dict in, the ticket layout's elements out, built into the
-same ESC/POS text or raster bytes as a ticket) plus `print_document`, which sends built
-bytes with the same before/after status checks as TicketPrinter.print_ticket. The ticket
-layout itself is left as it is; these only reuse its elements and builders.
+same ESC/POS text or raster bytes as a ticket), sent with TicketPrinter.print_bytes and
+its before/after status checks. The ticket layout itself is left as it is; these only
+reuse its elements and builders.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urljoin
 
-from .driver import PrintResult, TicketPrinter, check_can_print, query_status
-from .errors import PrinterError, PrinterUnavailable, StatusUnsupported
 from .layout import Element, Feed, Line, QRCode, Run, _centered, build_raster, build_text, wrap
 from .settings import PrinterSettings
 
@@ -151,31 +148,3 @@ def build_receipt(filing: Mapping[str, Any], hall_name: str, hall_id: str,
 
 def build_guide(guide: Mapping[str, Any], hall_name: str, settings: PrinterSettings) -> bytes:
     return build(layout_guide(guide, hall_name, settings), settings)
-
-
-def print_document(printer: TicketPrinter, data: bytes, what: str) -> PrintResult:
-    """Send built bytes like print_ticket does: status before and after, PrinterError else.
-
-    (TicketPrinter only prints tickets; this reuses its connection and lock rather than
-    changing the ticket driver.)"""
-    started = time.monotonic()
-    settings = printer.settings
-    timeout = settings.status_timeout_s
-    with printer._lock, printer._open(settings.address) as transport:
-        if not transport.can_read and printer.verify:
-            raise StatusUnsupported(f"{settings.address} cannot report its status; nothing "
-                                    "was printed")
-        if transport.can_read:
-            check_can_print(query_status(transport, timeout), sent=False)
-        try:
-            transport.write(data)
-            transport.flush()
-        except PrinterError as e:
-            raise PrinterUnavailable(f"{e}; the {what} may be incomplete", sent=True) from e
-        after = None
-        if transport.can_read:
-            after = query_status(transport, timeout)
-            check_can_print(after, sent=True)
-    seconds = time.monotonic() - started
-    log.info("printed %s (%d bytes) on %s in %.2f s", what, len(data), settings.address, seconds)
-    return PrintResult(what, len(data), settings.encoding, after, after is not None, seconds)

@@ -45,17 +45,17 @@ def run_capture(controller: Any, effect: s.CaptureDocument) -> None:
 
 
 def _receipt_job(filing: dict[str, Any], hall_name: str, hall_id: str, printer: Any) -> Any:
-    from devices.printer.receipt import build_receipt, print_document
+    from devices.printer.receipt import build_receipt
 
     data = build_receipt(filing, hall_name, hall_id, printer.settings)
-    return print_document(printer, data, f"receipt {filing.get('number')}")
+    return printer.print_bytes(data, str(filing.get("number")), "receipt")
 
 
 def _guide_job(guide: dict[str, Any], hall_name: str, printer: Any) -> Any:
-    from devices.printer.receipt import build_guide, print_document
+    from devices.printer.receipt import build_guide
 
-    return print_document(printer, build_guide(guide, hall_name, printer.settings),
-                          f"guide {guide.get('code')}")
+    return printer.print_bytes(build_guide(guide, hall_name, printer.settings),
+                               str(guide.get("code")), "guide")
 
 
 def run_print_receipt(controller: Any, effect: s.PrintReceipt) -> None:
