@@ -7,10 +7,9 @@ layout a person checks: clipped Chinese text, sizes, elder mode, the error pages
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
-from pathlib import Path
+
+from .shots import KioskShots
 
 TICKET = {"number": "A023", "service": "A", "service_name": "综合受理", "ahead": 7,
           "est_wait_s": 1260, "issued_at": "2026-11-23T09:05:00+08:00", "code": "x7Hq2LmN0pQa",
@@ -22,50 +21,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--config", default="assets/halls/demo.toml")
     ap.add_argument("--out", default="docs")
     args = ap.parse_args(argv)
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-    from PySide6.QtWidgets import QApplication
-
-    from queue_server.config import load_hall
-    from queue_server.mqttlink import BrokerAddress
-    from ui.shots import LANDSCAPE, PORTRAIT, grab
-    from ui.theme import install_fonts
-
+    rig = KioskShots(args.config, args.out)
     from . import machine as m
-    from .app import assemble
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    install_fonts(app)  # type: ignore[arg-type]
-    from counter.nonefix import top_up
-
-    top_up()  # see kiosk/__main__.py: PySide6 6.12.0 on Python 3.11 leaks None's references
-    hall = load_hall(args.config)
-    ctl = assemble(hall, "kiosk-1", "unused", BrokerAddress("127.0.0.1", 9),
-                   tempfile.mkdtemp(prefix="kiosk-shots-"), idcard_port="", scanner_port="",
-                   printer="file:/dev/null")
-    k = ctl.machine
+    k, shot = rig.machine, rig.shot
     figures = {"A": (12, 1500), "B": (5, 960), "C": (0, 0), "D": (3, 900), "E": (9, 600)}
     k.ctx.services = {
         s.code: m.ServiceInfo(s.code, s.name, *figures.get(s.code, (0, 0)),
                               open=s.code != "C", hours="08:30-12:00 13:30-17:00")
-        for s in hall.services}
-    out = Path(args.out)
-    problems: list[str] = []
-
-    def shot(name: str, screen: m.Screen, *, elder: bool = False, landscape: bool = False,
-             banner: str = "") -> None:
-        k.screen, k.ctx.elder = screen, elder
-        k.ctx.remaining_s = k.ctx.page_timeout_s
-        ctl.window.resize(LANDSCAPE if landscape else PORTRAIT)
-        ctl._render(force=True)
-        ctl.window.set_banner(banner)
-        size = LANDSCAPE if landscape else PORTRAIT
-        path = grab(ctl.window, out / f"kiosk-{name}.png", size)
-        got = ctl.window.size()
-        if got != size:  # the page's minimum size is larger than the screen: it would clip
-            problems.append(f"{path}: laid out at {got.width()}x{got.height()}, not "
-                            f"{size.width()}x{size.height()}")
-        print(path)
+        for s in rig.hall.services}
 
     shot("home", m.Home())
     shot("home-landscape", m.Home(), landscape=True)
@@ -98,10 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     k.ctx.card = None
     shot("staff", m.StaffCalled(), elder=True, landscape=True)
     shot("checkin", m.CheckinScan(), landscape=True)
-    ctl.close()
-    for p in problems:
-        print(f"TOO BIG: {p}", file=sys.stderr)
-    return 1 if problems else 0
+    return rig.finish()
 
 
 if __name__ == "__main__":

@@ -4,11 +4,12 @@ and 1920x1080, drawn from the real catalogue and made-up answers (no broker, no 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from ..shots import KioskShots
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,51 +17,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--config", default="assets/halls/demo.toml")
     ap.add_argument("--out", default="docs")
     args = ap.parse_args(argv)
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-    from PySide6.QtWidgets import QApplication
-
-    from counter.nonefix import top_up
+    rig = KioskShots(args.config, args.out, check=too_small)
     from queue_server import catalogue
-    from queue_server.config import load_hall
-    from queue_server.mqttlink import BrokerAddress
-    from ui.shots import LANDSCAPE, PORTRAIT, grab
-    from ui.theme import install_fonts
 
     from .. import machine as m
-    from ..app import assemble
     from . import states as s
     from .capture import prepare_page, sample_page
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    install_fonts(app)  # type: ignore[arg-type]
-    top_up()
-    hall = load_hall(args.config)
+    hall, ctl, out, shot = rig.hall, rig.ctl, rig.out, rig.shot
     _, cat = catalogue.for_hall(hall)
-    ctl = assemble(hall, "kiosk-1", "unused", BrokerAddress("127.0.0.1", 9),
-                   tempfile.mkdtemp(prefix="kiosk-shots-"), idcard_port="", scanner_port="",
-                   printer="file:/dev/null")
-    k = ctl.machine
-    k.ctx.devices = {}
-    out = Path(args.out)
-    problems: list[str] = []
-
-    def shot(name: str, screen: m.Screen, *, elder: bool = False,
-             landscape: bool = False, prepare: Any = None) -> None:
-        k.screen, k.ctx.elder = screen, elder
-        k.ctx.remaining_s = k.ctx.page_timeout_s
-        size = LANDSCAPE if landscape else PORTRAIT
-        ctl.window.resize(size)
-        ctl._render(force=True)
-        ctl.window.set_banner("")
-        if prepare is not None:
-            prepare()
-        path = grab(ctl.window, out / f"kiosk-{name}.png", size)
-        got = ctl.window.size()
-        if got != size:
-            problems.append(f"{path}: laid out at {got.width()}x{got.height()}")
-        problems.extend(f"{path}: {p}" for p in too_small(ctl.window, elder))
-        print(path)
+    rig.machine.ctx.devices = {}
 
     index = cat.index()
     guide = cat.items["dibao-shenqing"].guide()
@@ -134,10 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     shot("filing-receipt-landscape", s.ReceiptShown(filing=receipt, print_id="p",
                                                    print_status="printed"), landscape=True)
     paper(out, receipt, guide, hall)
-    ctl.close()
-    for p in problems:
-        print(f"TOO BIG: {p}", file=sys.stderr)
-    return 1 if problems else 0
+    return rig.finish()
 
 
 def typing_address(ctl: Any, letters: str) -> Any:
