@@ -157,22 +157,8 @@ def _hours_chart(ax, hours: list[HourRow], sla: float) -> None:  # type: ignore[
     ax.set_xlim(min(xs) - 0.6, max(max(xs), min(xs) + 8) + 0.6)  # a lone hour stays a bar
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.set_ylabel("取号（张）")
-    ax2 = ax.twinx()
-    pts = [(h.hour, h.wait_avg_min) for h in hours if h.wait_avg_min is not None]
-    if pts:
-        ax2.plot([p[0] for p in pts], [p[1] for p in pts], color="#d73027", marker="o",
-                 label="平均等候（分）")
-    ax2.axhline(sla, color="#d73027", linestyle="--", linewidth=0.8)
-    ax2.text(1.0, sla, f"时限 {sla:g} 分 ", color="#d73027", va="bottom", ha="right",
-             fontsize=7, transform=ax2.get_yaxis_transform(),
-             bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
-    ax2.set_ylabel("平均等候（分）")
-    ax2.set_ylim(0, max([sla, *(p[1] for p in pts)]) * 1.2)
-    lines = ax.get_legend_handles_labels()
-    lines2 = ax2.get_legend_handles_labels()
-    ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], loc="lower right", fontsize=7,
-              bbox_to_anchor=(1.0, 1.0), ncols=2, frameon=False)  # above the plot
-    ax.set_ylim(0, ax.get_ylim()[1] * 1.1)
+    _wait_line(ax, [(h.hour, h.wait_avg_min) for h in hours if h.wait_avg_min is not None],
+               sla)
 
 
 def _days_chart(ax, days: list[Row], sla: float) -> None:  # type: ignore[no-untyped-def]
@@ -186,9 +172,14 @@ def _days_chart(ax, days: list[Row], sla: float) -> None:  # type: ignore[no-unt
     ax.set_xticks(xs[::step], [d.day[5:] for d in days][::step])
     ax.set_ylabel("取号（张）")
     ax.yaxis.get_major_locator().set_params(integer=True)
+    _wait_line(ax, [(x, d.wait_avg_min) for x, d in zip(xs, days, strict=True)
+                     if d.wait_avg_min is not None], sla)
+
+
+def _wait_line(ax, pts: list[tuple[float, float]], sla: float) -> None:  # type: ignore[no-untyped-def]
+    """Average wait as a line on a second axis over a bar chart of tickets, with the
+    service-time limit (时限) dashed across and one legend for both, above the plot."""
     ax2 = ax.twinx()
-    pts = [(x, d.wait_avg_min) for x, d in zip(xs, days, strict=True)
-           if d.wait_avg_min is not None]
     if pts:
         ax2.plot([p[0] for p in pts], [p[1] for p in pts], color="#d73027", marker="o",
                  label="平均等候（分）")
