@@ -6,7 +6,8 @@ import gc
 import json
 from pathlib import Path
 
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QPushButton, QScrollArea
 from pytestqt.qtbot import QtBot
 
 from devices.idcard.sim import ReaderSimulator
@@ -97,6 +98,19 @@ class Rig:
         self.printer.stop()
 
 
+
+
+def click(rig: Rig, qtbot: QtBot, name: str) -> None:
+    """Touch a button as a finger would: scrolled into view first (a click is delivered to
+    whatever is shown at that spot of the window)."""
+    b = rig.find(QPushButton, name)
+    area = b.parentWidget()
+    while area is not None and not isinstance(area, QScrollArea):
+        area = area.parentWidget()
+    if area is not None:
+        area.ensureWidgetVisible(b)
+        QApplication.processEvents()
+    qtbot.mouseClick(b, Qt.MouseButton.LeftButton)
 
 
 def card(name: str, birth: str, seq: str = "123") -> dict[str, object]:

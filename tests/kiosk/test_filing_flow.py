@@ -7,28 +7,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QInputMethodEvent
-from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QPushButton, QScrollArea
+from PySide6.QtWidgets import QApplication, QLabel, QLineEdit
 from pytestqt.qtbot import QtBot
 
 from kiosk import machine as m
 from kiosk.filing import states as s
 from kiosk.filing.capture import sample_page
-from tests.kiosk.rig import Rig, card
-
-
-def click(rig: Rig, qtbot: QtBot, name: str) -> None:
-    """Touch a button as a finger would: scrolled into view first (a click is delivered to
-    whatever is shown at that spot of the window)."""
-    b = rig.find(QPushButton, name)
-    area = b.parentWidget()
-    while area is not None and not isinstance(area, QScrollArea):
-        area = area.parentWidget()
-    if area is not None:
-        area.ensureWidgetVisible(b)
-        QApplication.processEvents()
-    qtbot.mouseClick(b, Qt.MouseButton.LeftButton)
+from tests.kiosk.rig import Rig, card, click
 
 
 def type_into(rig: Rig, qtbot: QtBot, key: str, text: str) -> None:

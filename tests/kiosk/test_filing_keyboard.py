@@ -9,8 +9,7 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from kiosk.filing import states as s
-from tests.kiosk.rig import Rig, card
-from tests.kiosk.test_filing_flow import click
+from tests.kiosk.rig import Rig, card, click
 
 
 def focus(rig: Rig, qtbot: QtBot, key: str) -> QLineEdit:

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QLabel, QPushButton
 from pytestqt.qtbot import QtBot
 
 from kiosk import machine as m
-from tests.kiosk.rig import Rig, book, card
+from tests.kiosk.rig import Rig, book, card, click
 
 
 def test_touch_a_service_prints_a_ticket(rig: Rig, qtbot: QtBot) -> None:
@@ -22,10 +22,6 @@ def test_touch_a_service_prints_a_ticket(rig: Rig, qtbot: QtBot) -> None:
     assert "A001" in tickets[0].text and "综合受理" in tickets[0].text
     assert rig.find(QLabel, "ticket-number").text() == "A001"
     assert len(k.outbox) == 0
-
-
-def click(rig: Rig, qtbot: QtBot, name: str) -> None:
-    qtbot.mouseClick(rig.find(QPushButton, name), Qt.MouseButton.LeftButton)
 
 
 def test_id_card_swipe_gives_the_chosen_service_and_elder_mode(rig: Rig, qtbot: QtBot) -> None:

@@ -8,8 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QScrollArea
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 from devices.printer.receipt import build_guide, build_receipt, layout_receipt
@@ -19,7 +18,7 @@ from kiosk import machine as m
 from kiosk.filing import search
 from kiosk.filing import states as s
 from kiosk.filing.capture import CaptureProblem, prepare_page, sample_page
-from tests.kiosk.rig import Rig, card
+from tests.kiosk.rig import Rig, card, click
 
 INDEX = {
     "items": [
@@ -31,19 +30,6 @@ INDEX = {
     "bundles": [{"code": "canjiren-fuwu", "name": "残疾人服务一件事", "life_event": "残疾人",
                  "items": ["canji-zheng"], "version_date": "2026-09-01"}],
 }
-
-
-def click(rig: Rig, qtbot: QtBot, name: str) -> None:
-    """Touch a button as a finger would: scrolled into view first (a click is delivered to
-    whatever is shown at that spot of the window)."""
-    b = rig.find(QPushButton, name)
-    area = b.parentWidget()
-    while area is not None and not isinstance(area, QScrollArea):
-        area = area.parentWidget()
-    if area is not None:
-        area.ensureWidgetVisible(b)
-        QApplication.processEvents()
-    qtbot.mouseClick(b, Qt.MouseButton.LeftButton)
 
 
 # ------------------------------------------------------------------------ pure
