@@ -20,8 +20,9 @@ from display.voice import SpeechQueue
 from display.widgets import HallBoard, WindowBoard
 from queue_server.client import RequestClient
 from queue_server.config import load_hall
+from queue_server.mqtt import QueueServer
 from tests.support.broker import DEMO_HALL, Broker
-from tests.support.server import ServerProcess, in_process, ok
+from tests.support.server import ServerProcess, ok
 
 HALL = load_hall(DEMO_HALL)
 SETTINGS = DisplaySettings.from_hall(HALL)
@@ -78,50 +79,42 @@ def hall(board: WindowBoard | HallBoard) -> HallView:
 
 
 def test_call_recall_pause_are_shown_and_spoken(
-    broker: Broker, tmp_path: Path, boards: BoardFactory, spoken: Spoken, qtbot: QtBot
+    boards: BoardFactory, spoken: Spoken, qtbot: QtBot, server: QueueServer,
+    clients: dict[str, RequestClient],
 ) -> None:
-    server = in_process(broker, tmp_path / "data")
-    kiosk = RequestClient("demo", "kiosk-1", broker.password("kiosk-1"),
-                          broker.broker_address).start()
-    counter = RequestClient("demo", "counter-3", broker.password("counter-3"),
-                            broker.broker_address).start()
-    try:
-        _, win = boards("display-3", counter="3")
-        _, hb = boards("display-2", speech=spoken.queue)
-        qtbot.waitUntil(lambda: window(win).mode == "closed", timeout=5000)
-        assert window(win).counter_name == "3号窗口"
-        ok(counter.request("open"))
-        qtbot.waitUntil(lambda: window(win).headline == "欢迎光临", timeout=5000)
-        ok(kiosk.request("issue", {"service": "A", "source": "walk_in"}))
-        qtbot.waitUntil(lambda: any(s.code == "A" and s.waiting == 1
-                                    for s in hall(hb).services), timeout=5000)
+    kiosk, counter = clients["kiosk-1"], clients["counter-3"]
+    _, win = boards("display-3", counter="3")
+    _, hb = boards("display-2", speech=spoken.queue)
+    qtbot.waitUntil(lambda: window(win).mode == "closed", timeout=5000)
+    assert window(win).counter_name == "3号窗口"
+    ok(counter.request("open"))
+    qtbot.waitUntil(lambda: window(win).headline == "欢迎光临", timeout=5000)
+    ok(kiosk.request("issue", {"service": "A", "source": "walk_in"}))
+    qtbot.waitUntil(lambda: any(s.code == "A" and s.waiting == 1
+                                for s in hall(hb).services), timeout=5000)
 
-        ok(counter.request("call_next"))
-        qtbot.waitUntil(lambda: window(win).headline == "A001", timeout=5000)
-        assert window(win).detail == "请A001号到本窗口办理"
-        qtbot.waitUntil(lambda: bool(hall(hb).calls) and hall(hb).calls[0].number == "A001",
-                        timeout=5000)
-        assert hall(hb).calls[0].counter_name == "3号窗口"
-        # the newest call blinks on both boards
-        qtbot.waitUntil(lambda: hall(hb).calls[0].highlight, timeout=2000)
-        qtbot.waitUntil(lambda: window(win).highlight, timeout=2000)
-        assert spoken.queue.wait_idle(5)
-        assert spoken.texts == ["请A001号到3号窗口办理"]
+    ok(counter.request("call_next"))
+    qtbot.waitUntil(lambda: window(win).headline == "A001", timeout=5000)
+    assert window(win).detail == "请A001号到本窗口办理"
+    qtbot.waitUntil(lambda: bool(hall(hb).calls) and hall(hb).calls[0].number == "A001",
+                    timeout=5000)
+    assert hall(hb).calls[0].counter_name == "3号窗口"
+    # the newest call blinks on both boards
+    qtbot.waitUntil(lambda: hall(hb).calls[0].highlight, timeout=2000)
+    qtbot.waitUntil(lambda: window(win).highlight, timeout=2000)
+    assert spoken.queue.wait_idle(5)
+    assert spoken.texts == ["请A001号到3号窗口办理"]
 
-        ok(counter.request("recall"))
-        qtbot.waitUntil(lambda: len(spoken.texts) == 2, timeout=5000)
-        assert spoken.texts[1] == "请A001号到3号窗口办理"
+    ok(counter.request("recall"))
+    qtbot.waitUntil(lambda: len(spoken.texts) == 2, timeout=5000)
+    assert spoken.texts[1] == "请A001号到3号窗口办理"
 
-        ok(counter.request("pause", {"reason": "工间休息"}))
-        qtbot.waitUntil(lambda: window(win).mode == "paused", timeout=5000)
-        assert (window(win).headline, window(win).detail) == ("暂停服务", "工间休息")
-        qtbot.waitUntil(lambda: any(c.name == "3号窗口" and c.text == "暂停"
-                                    for c in hall(hb).counters), timeout=5000)
-        qtbot.waitUntil(lambda: hb.painted_view == hb.view, timeout=2000)  # drawn, too
-    finally:
-        kiosk.close()
-        counter.close()
-        server.stop()
+    ok(counter.request("pause", {"reason": "工间休息"}))
+    qtbot.waitUntil(lambda: window(win).mode == "paused", timeout=5000)
+    assert (window(win).headline, window(win).detail) == ("暂停服务", "工间休息")
+    qtbot.waitUntil(lambda: any(c.name == "3号窗口" and c.text == "暂停"
+                                for c in hall(hb).counters), timeout=5000)
+    qtbot.waitUntil(lambda: hb.painted_view == hb.view, timeout=2000)  # drawn, too
 
 
 def test_boards_stay_right_across_broker_and_server_restarts(
@@ -206,31 +199,23 @@ def test_a_redelivered_call_is_said_once_and_a_stale_one_not_at_all(
 
 
 def test_calls_made_while_a_board_was_away_are_delivered_and_spoken(
-    broker: Broker, tmp_path: Path, boards: BoardFactory, spoken: Spoken, qtbot: QtBot
+    boards: BoardFactory, spoken: Spoken, qtbot: QtBot, server: QueueServer,
+    clients: dict[str, RequestClient],
 ) -> None:
-    server = in_process(broker, tmp_path / "data")
-    kiosk = RequestClient("demo", "kiosk-1", broker.password("kiosk-1"),
-                          broker.broker_address).start()
-    counter = RequestClient("demo", "counter-3", broker.password("counter-3"),
-                            broker.broker_address).start()
-    try:
-        link, hb = boards("display-2", speech=spoken.queue)
-        ok(counter.request("open"))
-        ok(kiosk.request("issue", {"service": "A", "source": "walk_in"}))
-        ok(kiosk.request("issue", {"service": "A", "source": "walk_in"}))
-        ok(counter.request("call_next"))
-        qtbot.waitUntil(lambda: len(spoken.texts) == 1, timeout=5000)
-        with qtbot.waitSignal(link.connection_changed, timeout=5000):
-            # the board's network goes away (paho reconnects after a second); its session
-            # stays on the broker
-            link.client.socket().shutdown(socket.SHUT_RDWR)
-        ok(counter.request("call_next"))  # A002 is called while the board is away
-        ok(counter.request("recall"))
-        qtbot.waitUntil(lambda: len(spoken.texts) == 3, timeout=10000)
-        assert spoken.texts == ["请A001号到3号窗口办理", "请A002号到3号窗口办理",
-                                "请A002号到3号窗口办理"]
-        assert hall(hb).calls[0].number == "A002"
-    finally:
-        kiosk.close()
-        counter.close()
-        server.stop()
+    kiosk, counter = clients["kiosk-1"], clients["counter-3"]
+    link, hb = boards("display-2", speech=spoken.queue)
+    ok(counter.request("open"))
+    ok(kiosk.request("issue", {"service": "A", "source": "walk_in"}))
+    ok(kiosk.request("issue", {"service": "A", "source": "walk_in"}))
+    ok(counter.request("call_next"))
+    qtbot.waitUntil(lambda: len(spoken.texts) == 1, timeout=5000)
+    with qtbot.waitSignal(link.connection_changed, timeout=5000):
+        # the board's network goes away (paho reconnects after a second); its session
+        # stays on the broker
+        link.client.socket().shutdown(socket.SHUT_RDWR)
+    ok(counter.request("call_next"))  # A002 is called while the board is away
+    ok(counter.request("recall"))
+    qtbot.waitUntil(lambda: len(spoken.texts) == 3, timeout=10000)
+    assert spoken.texts == ["请A001号到3号窗口办理", "请A002号到3号窗口办理",
+                            "请A002号到3号窗口办理"]
+    assert hall(hb).calls[0].number == "A002"
