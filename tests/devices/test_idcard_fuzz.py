@@ -6,27 +6,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from devices.idcard import CardReader
-
-PREAMBLE = bytes.fromhex("AAAAAA9669")
-
-
-def frame(body: bytes) -> bytes:
-    n = len(body) + 1
-    length = bytes([n >> 8, n & 0xFF])
-    chk = 0
-    for b in length + body:
-        chk ^= b
-    return PREAMBLE + length + body + bytes([chk])
+from tests.devices.idcard_spec import frame, text_block
 
 
-def text_block() -> bytes:
-    buf = bytearray(b"\x20\x00" * 128)
-    for offset, text in {0: "刘𠮷", 30: "1", 32: "01", 36: "20000229", 52: "上海市",
-                         122: "310101200002290015", 158: "上海市公安局", 188: "20200101",
-                         204: "20300101"}.items():
-        raw = text.encode("utf-16-le")
-        buf[offset : offset + len(raw)] = raw
-    return bytes(buf)
+def card_text() -> bytes:
+    # no type mark: a resident card
+    fields = {0: "刘𠮷", 30: "1", 32: "01", 36: "20000229", 52: "上海市",
+              122: "310101200002290015", 158: "上海市公安局", 188: "20200101", 204: "20300101"}
+    return text_block({offset: (256, text) for offset, text in fields.items()})
 
 
 FIND = bytes.fromhex("AAAAAA96690003200122")
@@ -35,7 +22,7 @@ READ = bytes.fromhex("AAAAAA96690003300132")
 REPLIES = {
     FIND: frame(b"\x00\x00\x9f" + bytes(4)),
     SELECT: frame(b"\x00\x00\x90" + bytes(8)),
-    READ: frame(b"\x00\x00\x90\x01\x00\x04\x00" + text_block() + bytes(1024)),
+    READ: frame(b"\x00\x00\x90\x01\x00\x04\x00" + card_text() + bytes(1024)),
 }
 
 

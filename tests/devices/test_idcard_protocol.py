@@ -11,30 +11,7 @@ from hypothesis import strategies as st
 from devices.idcard import protocol
 from devices.idcard.card import CardDataError, CardType, parse_card_text
 from devices.idcard.protocol import ChecksumError, FrameError
-
-PREAMBLE = bytes.fromhex("AAAAAA9669")
-
-
-def frame(body: bytes) -> bytes:
-    """A frame as the spec describes it: LEN counts body + CHK; CHK XORs LEN..body."""
-    n = len(body) + 1
-    length = bytes([n >> 8, n & 0xFF])
-    chk = 0
-    for b in length + body:
-        chk ^= b
-    return PREAMBLE + length + body + bytes([chk])
-
-
-def text_block(values: dict[int, tuple[int, str]], letter: str = " ") -> bytes:
-    """256 bytes of UTF-16LE spaces with `values` {offset: (length, text)} and the type mark."""
-    buf = bytearray(b"\x20\x00" * 128)
-    for offset, (length, text) in values.items():
-        raw = text.encode("utf-16-le")
-        assert len(raw) <= length
-        buf[offset : offset + len(raw)] = raw
-    buf[248:250] = letter.encode("utf-16-le")
-    return bytes(buf)
-
+from tests.devices.idcard_spec import PREAMBLE, frame, text_block
 
 RESIDENT = {
     0: (30, "张三"),

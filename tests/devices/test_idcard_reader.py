@@ -16,18 +16,9 @@ import pytest
 from devices import DeviceState
 from devices.idcard import Card, CardReader, CardReadError
 from devices.idcard.sim import ReaderSimulator
+from tests.devices.idcard_spec import text_block
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def text_block(values: dict[int, tuple[int, str]], letter: str = " ") -> bytes:
-    buf = bytearray(b"\x20\x00" * 128)
-    for offset, (length, text) in values.items():
-        raw = text.encode("utf-16-le")
-        assert len(raw) <= length
-        buf[offset : offset + len(raw)] = raw
-    buf[248:250] = letter.encode("utf-16-le")
-    return bytes(buf)
 
 
 def resident(name: str, id_number: str) -> bytes:
