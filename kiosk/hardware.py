@@ -230,26 +230,19 @@ class Devices(QObject):
         try:
             result = (job(self.printer) if job is not None
                       else self.printer.print_ticket(ticket))
-        except PaperOut as e:
-            log.error("printer: paper out (%s)", e)
-            self.printed.emit(print_id, False, "paper_out", False,
-                              {"online": True, "paper": "out", "error": str(e)})
-        except PrinterOffline as e:
-            log.error("printer offline: %s", e)
-            self.printed.emit(print_id, False, "offline", False,
-                              {"online": False, "paper": "unknown", "error": str(e)})
-        except PrinterNotResponding as e:
-            log.error("printer not responding: %s", e)
-            self.printed.emit(print_id, False, "not_responding", False,
-                              {"online": False, "paper": "unknown", "error": str(e)})
-        except PrinterError as e:
-            log.error("printer: %s", e)
-            self.printed.emit(print_id, False, "error", False,
-                              {"online": False, "paper": "unknown", "error": str(e)})
         except Exception as e:
-            log.exception("printing failed")
-            self.printed.emit(print_id, False, "error", False,
-                              {"online": False, "paper": "unknown", "error": str(e)})
+            problem = ("paper_out" if isinstance(e, PaperOut)
+                       else "offline" if isinstance(e, PrinterOffline)
+                       else "not_responding" if isinstance(e, PrinterNotResponding)
+                       else "error")
+            if isinstance(e, PrinterError):
+                log.error("printer: %s (%s)", problem.replace("_", " "), e)
+            else:  # a bug, not the printer: keep the traceback
+                log.exception("printing failed")
+            out = problem == "paper_out"  # the printer answered, so it is online
+            self.printed.emit(print_id, False, problem, False,
+                              {"online": out, "paper": "out" if out else "unknown",
+                               "error": str(e)})
         else:
             paper = "near_end" if result.paper_low else "ok"
             self.printed.emit(print_id, True, "", result.paper_low,
