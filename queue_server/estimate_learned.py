@@ -122,6 +122,7 @@ class Learner:
     next_id: int = 1
     seen: dict[str, _Seen] = field(default_factory=dict)
     changes: int = 0  # bumped whenever something a forecast depends on changed
+    forgot_for: date | None = None  # the day forget_old last ran for (once a day is enough)
 
     # ------------------------------------------------------------- learning
 
@@ -229,6 +230,9 @@ class Learner:
                 day.add(counter)
 
     def forget_old(self, today: date) -> None:
+        if today == self.forgot_for:  # called before every run: the work is once a day
+            return
+        self.forgot_for = today
         keep = today - timedelta(days=KEEP_DAYS)
         for table in (self.open_slots, self.arrivals, self.priority, self.transfers,
                       self.drained):
