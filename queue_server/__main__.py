@@ -92,11 +92,11 @@ def serve(argv: list[str]) -> int:
     server.start()
     backups.start()
     # Under systemd (Type=notify, WatchdogSec=): ready once started, then a watchdog ping
-    # while the worker thread lives; a dead worker gets the service restarted.
+    # while the serving thread lives; a dead one gets the service restarted.
     watchdog_s = int(os.environ.get("WATCHDOG_USEC", "0")) / 3e6
     sd_notify("READY=1")
     while not stop.wait(watchdog_s or None):
-        if server._worker is not None and server._worker.is_alive():
+        if server.alive():
             sd_notify("WATCHDOG=1")
     log.info("stopping")
     backups.stop()

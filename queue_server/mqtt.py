@@ -1,19 +1,21 @@
 """The server on the broker: requests in, durable replies and retained state out.
 
-paho's network thread only queues incoming commands. One worker thread takes them
-in batches: parse → engine → store, all in one SQLite transaction (group commit);
-after COMMIT it publishes the replies, the state that changed and the calls, and
-only then acknowledges the commands to the broker (manual ack), so a command whose
-effect is not on disk is redelivered after a crash. The session is persistent
+One thread does everything: it reads every command the broker has sent, serves
+them as a batch (parse → engine → store, all in one SQLite transaction: group
+commit), and after COMMIT writes the replies, the state that changed and the calls,
+and only then acknowledges the commands to the broker (manual ack), so a command
+whose effect is not on disk is redelivered after a crash. The session is persistent
 (clean start off), so commands sent while the server is down wait in the broker.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-import queue
 import secrets
+import select
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -38,7 +40,9 @@ log = logging.getLogger("queue_server")
 BATCH_MAX = 256
 REFRESH_S = 60.0  # public snapshot republished this often, so the portal sees a live hall
 STATE_COALESCE_S = 0.1
+STATE_SETTLE_S = 0.002
 SLOW_BATCH_S = 0.1
+RECONNECT_MIN_S, RECONNECT_MAX_S = 1.0, 8
 ANNOUNCE_AGAIN_S = 120  # logged: a resident waits on every request of a slow batch
 
 
@@ -93,15 +97,21 @@ class QueueServer:
         self.broker = broker
         self.topics = Topics(hall.id)
         self.clock = clock or Clock(hall)
-        self._inbox: queue.Queue[mqtt.MQTTMessage | None] = queue.Queue()
+        self._batch: list[mqtt.MQTTMessage] = []
         self._stop = threading.Event()
         self._connected = threading.Event()
-        self._worker: threading.Thread | None = None
+        self._thread: threading.Thread | None = None
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_w.setblocking(False)
+        self._dial_failed = False
+        self._redial_at = 0.0
+        self._backoff_s = RECONNECT_MIN_S
         self._last_refresh = 0.0
         self._republish = threading.Event()
         self._dirty_services: set[str] = set()
         self._dirty_counters: set[str] = set()
-        self._state_at = 0.0
+        self._dirty_since = 0.0
+        self._replied_at = 0.0
         self._announced_recent = False
         self.engine = self._load_engine()
         self.client = mqttlink.make_client(
@@ -123,28 +133,145 @@ class QueueServer:
         return Engine(self.hall, state)
 
     def start(self) -> None:
-        """Connect and serve in background threads; returns at once."""
-        self._worker = threading.Thread(target=self._work, name="qms-worker", daemon=True)
-        self._worker.start()
+        """Connect and serve in a background thread; returns at once."""
+        self.store.checkpoint_in_background()
         mqttlink.connect(self.client, self.broker)
-        self.client.loop_start()
+        self._thread = threading.Thread(target=self._serve, name="qms-server", daemon=True)
+        self._thread.start()
 
     def wait_connected(self, timeout: float) -> bool:
         return self._connected.wait(timeout)
 
+    def alive(self) -> bool:
+        """The serving thread runs (systemd's watchdog is fed while it does)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def stop(self) -> None:
+        """Say `offline`, disconnect and close the store (from any thread)."""
         self._stop.set()
-        self._inbox.put(None)
-        if self._worker is not None:
-            self._worker.join(10)
-        if self._connected.is_set():
-            info = self.client.publish(self.topics.status("server"), b"offline", 1, retain=True)
-            info.wait_for_publish(2)
-        self.client.disconnect()
-        self.client.loop_stop()
+        self._wake()
+        if self._thread is not None:
+            self._thread.join(10)
         self.store.close()
 
-    # ---------------------------------------------------------- paho callbacks (network thread)
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):  # full: a wake-up is already pending
+            self._wake_w.send(b"x")
+
+    # ---------------------------------------------------------------- the serving thread
+
+    def _serve(self) -> None:
+        """The one thread that talks to the broker and the store.
+
+        A request costs no thread hand-off: the bytes are read, the batch is committed,
+        and the reply is written to the socket by this thread (paho's own loop thread
+        would add two wake-ups, ~0.5 ms each on an idle machine, to every request)."""
+        while not self._stop.is_set():
+            try:
+                sock = self.client.socket()
+                if sock is None:
+                    self._dial()
+                    continue
+                self._pump(sock, self._idle_timeout())
+                self._housekeeping()
+            except Exception:  # never let the server die; the batch is retried by clients
+                log.exception("server loop error")
+                self._stop.wait(0.1)
+        self._goodbye()
+
+    def _dial(self) -> None:
+        """Connect, at most once per back-off (1, 2, 4, 8, 8 … s): a broker that is down,
+        or that refuses the server's password, is not hammered."""
+        now = time.monotonic()
+        if now < self._redial_at:
+            self._wait_wake(self._redial_at - now)
+            return
+        self._redial_at = now + self._backoff_s
+        self._backoff_s = min(self._backoff_s * 2, RECONNECT_MAX_S)
+        try:
+            self.client.reconnect()
+        except (OSError, ValueError) as e:
+            if not self._dial_failed:
+                log.warning("cannot reach broker %s (%s); retrying every %d s at most",
+                            self.broker, e, RECONNECT_MAX_S)
+            else:
+                log.debug("broker %s still unreachable: %s", self.broker, e)
+            self._dial_failed = True
+
+    def _wait_wake(self, timeout: float) -> None:
+        ready, _, _ = select.select([self._wake_r], [], [], timeout)
+        if ready:
+            with contextlib.suppress(OSError):
+                self._wake_r.recv(4096)
+
+    def _idle_timeout(self) -> float:
+        if self._connected.is_set() and (self._dirty_services or self._dirty_counters):
+            mono = time.monotonic()
+            due = min(self._replied_at + STATE_SETTLE_S, self._dirty_since + STATE_COALESCE_S)
+            return max(0.0, due - mono)
+        return 1.0  # keepalive and the REFRESH_S republish are checked at least this often
+
+    def _pump(self, sock: Any, timeout: float) -> None:
+        """Wait for the broker (or a wake-up), then read every command already there and
+        serve them as one batch."""
+        pending = getattr(sock, "pending", None)  # TLS: bytes decrypted but not yet read
+        if pending is not None and pending():
+            timeout = 0.0
+        wlist = [sock] if self.client.want_write() else []
+        readable, writable, _ = select.select([sock, self._wake_r], wlist, [], timeout)
+        if self._wake_r in readable:
+            with contextlib.suppress(OSError):
+                self._wake_r.recv(4096)
+        if writable:
+            self.client.loop_write()
+        if sock in readable or (pending is not None and pending()):
+            self._read_all(sock)
+        if self._batch:
+            batch, self._batch = self._batch, []
+            self._process(batch)
+        if self.client.socket() is not None:
+            self.client.loop_misc()  # keepalive
+
+    def _read_all(self, sock: Any) -> None:
+        """paho reads a packet or a few per call; keep reading while bytes are there so
+        a burst of commands becomes one transaction (group commit)."""
+        while len(self._batch) < BATCH_MAX:
+            if self.client.loop_read() != mqtt.MQTT_ERR_SUCCESS or self.client.socket() is not sock:
+                return
+            if not self._readable(sock):
+                return
+
+    @staticmethod
+    def _readable(sock: Any) -> bool:
+        pending = getattr(sock, "pending", None)
+        if pending is not None and pending():
+            return True
+        return bool(select.select([sock], [], [], 0)[0])
+
+    def _housekeeping(self) -> None:
+        if not self._connected.is_set():
+            return
+        if self._dirty_services or self._dirty_counters:
+            self._flush_state(self.clock.now())
+        if self._republish.is_set() or time.monotonic() - self._last_refresh > REFRESH_S:
+            self._republish.clear()
+            self._publish_all()
+
+    def _goodbye(self) -> None:
+        if self._connected.is_set():
+            info = self.client.publish(self.topics.status("server"), b"offline", 1, retain=True)
+            deadline = time.monotonic() + 2
+            while not info.is_published() and time.monotonic() < deadline:
+                sock = self.client.socket()
+                if sock is None:
+                    break
+                self._pump(sock, 0.05)
+        with contextlib.suppress(Exception):
+            self.client.disconnect()
+        self._wake_r.close()
+        self._wake_w.close()
+
+    # ---------------------------------------------------------- paho callbacks (this thread)
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: Any,
                     props: Any = None) -> None:
@@ -153,11 +280,11 @@ class QueueServer:
             return
         log.info("connected to broker %s (session present: %s)", self.broker,
                  getattr(flags, "session_present", "?"))
+        self._dial_failed, self._redial_at, self._backoff_s = False, 0.0, RECONNECT_MIN_S
         client.subscribe(self.topics.cmd_filter, qos=1)
         client.publish(self.topics.status("server"), b"online", 1, retain=True)
         self._connected.set()
-        self._republish.set()
-        self._inbox.put(None)  # wake the worker to republish every state
+        self._republish.set()  # every state again: a new broker may have none retained
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: Any,
                        props: Any = None) -> None:
@@ -166,37 +293,7 @@ class QueueServer:
             log.warning("lost the broker (%s); reconnecting", rc)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        self._inbox.put(msg)
-
-    # ---------------------------------------------------------------- worker thread
-
-    def _work(self) -> None:
-        while not self._stop.is_set():
-            try:
-                first = self._inbox.get(timeout=1.0)
-            except queue.Empty:
-                first = None
-            batch: list[mqtt.MQTTMessage] = [] if first is None else [first]
-            if first is None and self._connected.is_set():
-                self._flush_state(self.clock.now(), force=True)
-            while len(batch) < BATCH_MAX:
-                try:
-                    m = self._inbox.get_nowait()
-                except queue.Empty:
-                    break
-                if m is not None:
-                    batch.append(m)
-            try:
-                if batch:
-                    self._process(batch)
-                if self._connected.is_set() and (
-                    self._republish.is_set()
-                    or time.monotonic() - self._last_refresh > REFRESH_S
-                ):
-                    self._republish.clear()
-                    self._publish_all()
-            except Exception:  # never let the worker die; the batch is retried by clients
-                log.exception("worker error")
+        self._batch.append(msg)
 
     def _process(self, batch: list[mqtt.MQTTMessage]) -> None:
         now = self.clock.now()
@@ -280,9 +377,11 @@ class QueueServer:
                         self._publish_called(e.ticket or 0, e.counter or "", e.at,
                                              bool(e.data.get("recall")))
             self._reply(p)
+        if (services or counters) and not (self._dirty_services or self._dirty_counters):
+            self._dirty_since = time.monotonic()
         self._dirty_services |= services
         self._dirty_counters |= counters
-        self._flush_state(now)
+        self._replied_at = time.monotonic()
         for p in items:
             try:
                 self.client.ack(p.msg.mid, p.msg.qos)
@@ -331,18 +430,22 @@ class QueueServer:
             "text": f"请{t.number}号到{name}办理",
         }, retain=False)
 
-    def _flush_state(self, now: datetime, force: bool = False) -> None:
-        """Publish the state that changed. Under load (more commands already waiting)
-        at most every STATE_COALESCE_S: a board cannot show 1,000 changes a second, and
-        each publish costs the worker a syscall. Idle, at once."""
+    def _flush_state(self, now: datetime) -> None:
+        """Publish the state that changed, once the replies just written are through
+        the broker: STATE_SETTLE_S after the last batch, so a board's update never
+        competes with a resident's reply for the broker and the CPU. Under load (more
+        commands already waiting) at most every STATE_COALESCE_S: a board cannot show
+        1,000 changes a second, and each publish costs a syscall."""
         if not (self._dirty_services or self._dirty_counters):
             return
-        busy = not self._inbox.empty()
-        if busy and not force and time.monotonic() - self._state_at < STATE_COALESCE_S:
-            return
+        mono = time.monotonic()
+        if mono - self._dirty_since < STATE_COALESCE_S:
+            sock = self.client.socket()
+            if mono - self._replied_at < STATE_SETTLE_S or (
+                    sock is not None and self._readable(sock)):
+                return
         services, counters = self._dirty_services, self._dirty_counters
         self._dirty_services, self._dirty_counters = set(), set()
-        self._state_at = time.monotonic()
         self._publish_state(services, counters, now)
 
     def _publish_state(self, services: set[str], counters: set[str], now: datetime) -> None:

@@ -24,6 +24,8 @@ from typing import Any
 import sqlite_utils
 
 from . import estimate, estimate_learned
+from .checkpoint import INTERVAL_S as CHECKPOINT_S
+from .checkpoint import WalCheckpointer
 from .config import Hall
 from .engine import Event, HallState
 from .engine.core import EventKind, index_ticket, new_state
@@ -65,6 +67,7 @@ class Store:
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute("PRAGMA busy_timeout=5000")
         self._in_tx = False
+        self._checkpointer: WalCheckpointer | None = None
         self._create()
         self.secret = self._secret()
         self.filing = FilingDb(self.dir, self.db)  # filings, documents, guide reports
@@ -414,7 +417,16 @@ class Store:
             unused = self.filing.purge_orphans(today)
         self.filing.delete_files(unused)
 
+    def checkpoint_in_background(self, interval_s: float = CHECKPOINT_S) -> WalCheckpointer:
+        """For the server: no checkpoint inside a request's COMMIT (see checkpoint.py)."""
+        if self._checkpointer is None:
+            self.db.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer = WalCheckpointer(self.path, interval_s).start()
+        return self._checkpointer
+
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         with suppress(sqlite3.Error):
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.db.conn.close()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -81,3 +83,24 @@ def test_database_is_wal_with_full_sync_and_no_id_numbers(tmp_path: Path) -> Non
     con = sqlite3.connect(tmp_path / "hall.db")
     cols = {r[1] for r in con.execute("PRAGMA table_info(tickets)")}
     assert "id_hash" in cols and not {"id_number", "name"} & cols
+
+
+def test_the_wal_is_checkpointed_in_the_background_not_in_a_commit(tmp_path: Path) -> None:
+    d = Desk()
+    store = Store(tmp_path, d.hall)
+    checkpointer = store.checkpoint_in_background(interval_s=0.05)
+    assert store.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    _play(d, store, 200, seed=5)
+    wal = tmp_path / "hall.db-wal"
+    deadline = time.monotonic() + 10
+    while checkpointer.behind != 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert checkpointer.behind == 0 and checkpointer.frames > 0  # all in the database file
+    time.sleep(0.2)  # a few more (idle) runs: then the next commit restarts the WAL
+    size = wal.stat().st_size
+    _play(d, store, 5, seed=6)
+    assert wal.stat().st_size == size  # the WAL is written again from its start
+    store.close()
+    assert not any(t.name == "wal-checkpoint" for t in threading.enumerate())
+    reopened = sqlite3.connect(tmp_path / "hall.db")
+    assert reopened.execute("SELECT COUNT(*) FROM tickets").fetchone()[0] > 0
