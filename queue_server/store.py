@@ -137,21 +137,22 @@ class Store:
         if self._in_tx:  # nested use joins the open transaction
             yield
             return
-        self.db.execute("BEGIN IMMEDIATE")
+        conn = self.db.conn  # not sqlite-utils' execute: it parses each statement (per request)
+        conn.execute("BEGIN IMMEDIATE")
         self._in_tx = True
         try:
             yield
         except BaseException:
             self._in_tx = False
-            self.db.execute("ROLLBACK")
+            conn.execute("ROLLBACK")
             raise
         self._in_tx = False
-        self.db.execute("COMMIT")
+        conn.execute("COMMIT")
 
     # ---------------------------------------------------------------- idempotency
 
     def cached_reply(self, device: str, request_id: str) -> dict[str, Any] | None:
-        row = self.db.execute(
+        row = self.db.conn.execute(
             "SELECT reply FROM requests WHERE device = ? AND request_id = ?", [device, request_id]
         ).fetchone()
         return self.filing.uncached(json.loads(row[0])) if row else None
