@@ -30,6 +30,7 @@ import threading
 import time
 import tomllib
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,17 @@ class _Async:
         self.client.loop_stop()
 
 
+def paced(n: int, rate: float | None) -> Iterator[int]:
+    """0 … n-1, each at its time when `rate` a second is given (open loop), else at once."""
+    t0 = time.perf_counter()
+    for i in range(n):
+        if rate is not None:
+            delay = t0 + i / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+        yield i
+
+
 class Echo:
     """An echo client in place of the server, on a broker of its own, and a requester:
     QoS 1 request → echo → QoS 1 reply through the same kind of broker and topics."""
@@ -139,12 +151,7 @@ class Echo:
     def round_trips(self, n: int, rate: float | None = None) -> list[float]:
         """n round trips, back to back or `rate` a second like the latency run."""
         first = len(self.req.latency)
-        t0 = time.perf_counter()
-        for i in range(n):
-            if rate is not None:
-                delay = t0 + i / rate - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
+        for _ in paced(n, rate):
             self.req.send({"x": 1})
             with self.req.done:
                 while self.req.sent:
@@ -162,12 +169,7 @@ def fsync_cost(directory: Path, n: int, rate: float | None = None) -> list[float
     path = directory / "fsync.probe"
     out = []
     with open(path, "wb") as f:
-        start = time.perf_counter()
-        for i in range(n):
-            if rate is not None:
-                delay = start + i / rate - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
+        for _ in paced(n, rate):
             f.write(os.urandom(4096))
             t0 = time.perf_counter()
             f.flush()
@@ -210,11 +212,7 @@ def closed_loop(broker: Broker, clients: int, seconds: float) -> tuple[int, floa
 
 def paced_issues(req: _Async, rate: float, n: int) -> tuple[list[float], int]:
     first = len(req.latency)
-    t0 = time.perf_counter()
-    for i in range(n):
-        delay = t0 + i / rate - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
+    for i in paced(n, rate):
         req.send({"service": "ABCDE"[i % 5]})
     lost = req.wait_all(30)
     return req.latency[first:], lost
