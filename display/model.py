@@ -46,27 +46,19 @@ class Call:
                    seen=seen)
 
 
-def _topic_tail(hall: str, topic: str) -> str:
-    prefix = f"qms/{hall}/"
-    return topic[len(prefix):] if topic.startswith(prefix) else ""
+def _under(hall: str, kind: str, state: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """The retained payloads under qms/{hall}/{kind}, by the rest of their topic."""
+    prefix = f"qms/{hall}/{kind}"
+    return {topic[len(prefix):]: payload for topic, payload in state.items()
+            if topic.startswith(prefix) and isinstance(payload, Mapping)}
 
 
 def counters_in(hall: str, state: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    out = {}
-    for topic, payload in state.items():
-        tail = _topic_tail(hall, topic)
-        if tail.startswith(STATE_COUNTER) and isinstance(payload, Mapping):
-            out[tail[len(STATE_COUNTER):]] = payload
-    return out
+    return _under(hall, STATE_COUNTER, state)
 
 
 def services_in(hall: str, state: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    out = {}
-    for topic, payload in state.items():
-        tail = _topic_tail(hall, topic)
-        if tail.startswith(STATE_SERVICE) and isinstance(payload, Mapping):
-            out[tail[len(STATE_SERVICE):]] = payload
-    return out
+    return _under(hall, STATE_SERVICE, state)
 
 
 def _sort_key(counter_id: str) -> tuple[int, str]:
