@@ -44,6 +44,7 @@ class BoardLink(QObject):
         self.client = mqttlink.make_client(hall, device, password, clean_start=False,
                                            session_expiry_s=SESSION_S)
         self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
 
@@ -81,6 +82,16 @@ class BoardLink(QObject):
             return
         client.subscribe([(f"qms/{self.hall}/{t}", 1) for t in BOARD_TOPICS])
         client.publish(mqttlink.status_topic(self.hall, self.device), b"online", 1, retain=True)
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reason_codes: Any,
+                      props: Any = None) -> None:
+        # Online once the broker has the subscription, not at CONNACK: after a broker crash
+        # the session is gone, and a call made in between would be shown (from the
+        # counter's retained state) but never spoken.
+        if not all(mqttlink.reason_ok(rc) for rc in reason_codes):
+            log.error("%s: broker refused the board's subscriptions: %s", self.device,
+                      reason_codes)
+            return
         self._connected.set()
         log.info("%s: connected to %s", self.device, self.broker)
         self.connection_changed.emit(True)
