@@ -113,6 +113,17 @@ def click(rig: Rig, qtbot: QtBot, name: str) -> None:
     qtbot.mouseClick(b, Qt.MouseButton.LeftButton)
 
 
+def open_guide(rig: Rig, qtbot: QtBot, tab: str, item: str) -> m.Screen:
+    """From the home page: 办事指南, a tab of the index, an item; its guide page."""
+    from kiosk.filing import states as s
+
+    click(rig, qtbot, "guide")
+    rig.wait_screen(s.GuideIndex)
+    click(rig, qtbot, f"tab-{tab}")
+    click(rig, qtbot, f"item-{item}")
+    return rig.wait_screen(s.GuideShown)
+
+
 def card(name: str, birth: str, seq: str = "123") -> dict[str, object]:
     """A resident card with a valid ID number for `birth` (YYYY-MM-DD)."""
     from queue_server.idnumber import check_char

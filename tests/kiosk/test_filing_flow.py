@@ -89,6 +89,16 @@ def capture(rig: Rig, qtbot: QtBot, folder: Path, title: str) -> None:
         timeout=8000)
 
 
+def photograph_pages(rig: Rig, qtbot: QtBot, folder: Path) -> None:
+    """The two required pages photographed, the optional 关系证明 left out: the review."""
+    capture(rig, qtbot, folder, "居民身份证")
+    click(rig, qtbot, "next")
+    capture(rig, qtbot, folder, "户口簿")
+    click(rig, qtbot, "next")
+    click(rig, qtbot, "next")
+    rig.wait_screen(s.ReviewPage)
+
+
 def test_filing_end_to_end_with_receipt_and_ticket(rig: Rig, qtbot: QtBot, tmp_path: Path
                                                     ) -> None:
     start(rig, tmp_path)
@@ -142,12 +152,7 @@ def test_enter_once_offers_the_last_filing(rig: Rig, qtbot: QtBot, tmp_path: Pat
     resident = card("钱多多", "1975-09-09")
     fill_huji(rig, qtbot, resident)
     cam = tmp_path / "camera"
-    capture(rig, qtbot, cam, "居民身份证")
-    click(rig, qtbot, "next")
-    capture(rig, qtbot, cam, "户口簿")
-    click(rig, qtbot, "next")
-    click(rig, qtbot, "next")
-    rig.wait_screen(s.ReviewPage)
+    photograph_pages(rig, qtbot, cam)
     click(rig, qtbot, "consent")  # 同意保存，下次沿用
     click(rig, qtbot, "submit")
     first = rig.wait_screen(s.ReceiptShown)
@@ -238,12 +243,7 @@ def test_server_killed_mid_filing_loses_nothing_acknowledged(rig: Rig, qtbot: Qt
         rig.wait_home_live()
         fill_huji(rig, qtbot, card("郑和平", "1970-10-10"))
         cam = tmp_path / "camera"
-        capture(rig, qtbot, cam, "居民身份证")
-        click(rig, qtbot, "next")
-        capture(rig, qtbot, cam, "户口簿")
-        click(rig, qtbot, "next")
-        click(rig, qtbot, "next")
-        rig.wait_screen(s.ReviewPage)
+        photograph_pages(rig, qtbot, cam)
         srv.kill()
         click(rig, qtbot, "submit")
         k = rig.kiosk
@@ -275,11 +275,7 @@ def test_receipt_qr_shows_progress_and_takes_supplement_pages(rig: Rig, qtbot: Q
     start(rig, tmp_path)
     fill_huji(rig, qtbot, card("冯秋菊", "1966-12-12"))
     cam = tmp_path / "camera"
-    capture(rig, qtbot, cam, "居民身份证")
-    click(rig, qtbot, "next")
-    capture(rig, qtbot, cam, "户口簿")
-    click(rig, qtbot, "next")
-    click(rig, qtbot, "next")
+    photograph_pages(rig, qtbot, cam)
     click(rig, qtbot, "submit")
     shown = rig.wait_screen(s.ReceiptShown)
     filing = shown.filing  # type: ignore[union-attr]

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from kiosk.filing import states as s
-from tests.kiosk.rig import Rig, card, click
+from tests.kiosk.rig import Rig, card, click, open_guide
 
 
 def focus(rig: Rig, qtbot: QtBot, key: str) -> QLineEdit:
@@ -52,11 +52,7 @@ def test_address_typed_on_the_pinyin_keyboard(rig: Rig, qtbot: QtBot, tmp_path: 
     rig.start_server()
     rig.start_kiosk(camera_dir=str(tmp_path / "camera"))
     rig.wait_home_live()
-    click(rig, qtbot, "guide")
-    rig.wait_screen(s.GuideIndex)
-    click(rig, qtbot, "tab-bundle")
-    click(rig, qtbot, "item-canjiren-fuwu")
-    rig.wait_screen(s.GuideShown)
+    open_guide(rig, qtbot, "bundle", "canjiren-fuwu")
     click(rig, qtbot, "file")
     rig.wait_screen(s.SwipeCard)
     rig.reader.present(card("吴建国", "1960-02-02"))

@@ -18,7 +18,7 @@ from kiosk import machine as m
 from kiosk.filing import search
 from kiosk.filing import states as s
 from kiosk.filing.capture import CaptureProblem, prepare_page, sample_page
-from tests.kiosk.rig import Rig, card, click
+from tests.kiosk.rig import Rig, card, click, open_guide
 
 INDEX = {
     "items": [
@@ -163,11 +163,7 @@ def test_a_bundle_is_filed_as_one(rig: Rig, qtbot: QtBot, tmp_path: Path) -> Non
     rig.start_server()
     rig.start_kiosk(camera_dir=str(tmp_path / "camera"))
     rig.wait_home_live()
-    click(rig, qtbot, "guide")
-    rig.wait_screen(s.GuideIndex)
-    click(rig, qtbot, "tab-bundle")
-    click(rig, qtbot, "item-canjiren-fuwu")
-    g = rig.wait_screen(s.GuideShown)
+    g = open_guide(rig, qtbot, "bundle", "canjiren-fuwu")
     assert isinstance(g, s.GuideShown) and g.guide.get("guides")
     click(rig, qtbot, "file")
     rig.wait_screen(s.SwipeCard)
