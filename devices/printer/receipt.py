@@ -74,6 +74,19 @@ def layout_receipt(filing: Mapping[str, Any], hall_name: str, qr: str,
     return tuple(out)
 
 
+def material_needs(material: Mapping[str, Any]) -> list[str]:
+    """How a guide asks for one material (原件, 复印件N份, 如有): the same words on the
+    printed guide and on the kiosk's screen."""
+    needs = []
+    if material.get("original"):
+        needs.append("原件")
+    if material.get("copies"):
+        needs.append(f"复印件{material['copies']}份")
+    if not material.get("required", True):
+        needs.append("如有")
+    return needs
+
+
 def layout_guide(guide: Mapping[str, Any], hall_name: str,
                  settings: PrinterSettings) -> tuple[Element, ...]:
     """办事指南 on paper: what a resident takes home (conditions, materials, process, limits,
@@ -101,13 +114,7 @@ def layout_guide(guide: Mapping[str, Any], hall_name: str,
     section("申请条件", [str(x) for x in guide.get("conditions") or ()])
     mats = []
     for x in guide.get("materials") or ():
-        note = []
-        if x.get("original"):
-            note.append("原件")
-        if x.get("copies"):
-            note.append(f"复印件{x['copies']}份")
-        if not x.get("required", True):
-            note.append("如有")
+        note = material_needs(x)
         mats.append(f"{x.get('name') or ''}" + (f"（{'，'.join(note)}）" if note else ""))
     section("申请材料", mats)
     section("办理流程", [str(x) for x in guide.get("process") or ()])

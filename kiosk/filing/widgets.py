@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from devices.printer.receipt import material_needs
 from ui.keyboard import PinyinKeyboard
 
 from .. import machine as m
@@ -189,13 +190,7 @@ def guide_index_page(screen: s.GuideIndex, ui: Ui) -> QWidget:
 def guide_sections(g: dict[str, Any]) -> list[tuple[str, list[str]]]:
     mats = []
     for x in g.get("materials") or ():
-        bits = []
-        if x.get("original"):
-            bits.append("原件")
-        if x.get("copies"):
-            bits.append(f"复印件{x['copies']}份")
-        if not x.get("required", True):
-            bits.append("如有")
+        bits = material_needs(x)
         if x.get("capture"):
             bits.append("可在本机拍照")
         text = str(x.get("name") or "") + (f"（{'，'.join(bits)}）" if bits else "")
