@@ -27,8 +27,9 @@ class WalCheckpointer:
         self.interval_s = interval_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.frames = 0  # moved into the database file so far
-        self.behind = -1  # WAL frames not yet in the database file at the last run
+        # at the last run: WAL frames in the database file, and those not yet
+        self.copied = 0
+        self.behind = -1
 
     def start(self) -> WalCheckpointer:
         self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
@@ -50,8 +51,7 @@ class WalCheckpointer:
                     # and the writer could never restart the WAL from its beginning
                     ((_, logged, moved),) = conn.execute(
                         "PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                    self.frames += max(moved, 0)
-                    self.behind = logged - moved
+                    self.copied, self.behind = moved, logged - moved
                     failing = False
                 except sqlite3.Error as e:  # a full disk, say: the writer will say so too
                     if not failing:
